@@ -1,0 +1,54 @@
+# One entry point for setting up, running and testing. `make help` lists targets.
+# Python comes from .python-version (pyenv) or the first python3.13/python3.12 on PATH;
+# dependencies are installed exactly as pinned in uv.lock.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+BASE_PYTHON := $(shell (command -v pyenv >/dev/null && pyenv which python 2>/dev/null) || command -v python3.13 || command -v python3.12)
+
+.PHONY: help setup run demo test lint format check browser-deps postgres bench-ingest bench-pages serve
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(PY):
+	$(BASE_PYTHON) -m venv $(VENV)
+
+$(UV): $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+setup: $(UV)  ## create .venv and install the locked dependencies (app + dev)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --quiet --python $(PY)
+
+run: setup  ## run the app on SQLite with demo data at http://127.0.0.1:8000
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo_data
+	@echo "Open http://127.0.0.1:8000/ (Ctrl-C stops the server)"
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+postgres:  ## start the local PostgreSQL if nothing answers on 127.0.0.1:5432
+	@scripts/ensure-postgres
+
+browser-deps:  ## Debian's Chromium for the browser tests (apt), when missing
+	@scripts/ensure-chromium
+
+lint: setup  ## ruff check, ruff format --check, makemigrations --check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: setup  ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: setup postgres browser-deps lint  ## the whole test suite on PostgreSQL (what CI runs)
+	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DJANGO_ALLOW_ASYNC_UNSAFE=1 \
+		$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+serve: setup  ## production server: gunicorn, DEBUG off (needs SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS)
+	scripts/serve

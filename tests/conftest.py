@@ -1,0 +1,50 @@
+import pytest
+from django.test import Client
+
+from tests import factories
+
+
+@pytest.fixture
+def engineer(db):
+    return factories.EngineerFactory(username="engineer")
+
+
+@pytest.fixture
+def other_engineer(db):
+    return factories.EngineerFactory(username="engineer2")
+
+
+@pytest.fixture
+def lead(db):
+    return factories.LeadFactory(username="lead")
+
+
+@pytest.fixture
+def admin_user(db):
+    return factories.AdminFactory(username="admin")
+
+
+@pytest.fixture
+def project(db):
+    return factories.ProjectFactory(name="Checkout", slug="checkout")
+
+
+def _client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def engineer_client(engineer):
+    return _client_for(engineer)
+
+
+@pytest.fixture
+def lead_client(lead):
+    return _client_for(lead)
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    return _client_for(admin_user)

@@ -1,0 +1,170 @@
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import ProtectedError
+from django.http import HttpRequest
+
+from tracking import models
+
+
+@admin.register(models.User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "email", "first_name", "last_name", "is_staff", "is_active")
+
+
+@admin.register(models.ResolutionType)
+class ResolutionTypeAdmin(admin.ModelAdmin):
+    list_display = ("name", "requires_testing", "is_active", "created_by", "created_at")
+    list_filter = ("is_active", "requires_testing", "created_at")
+    search_fields = ("name", "description")
+    readonly_fields = ("created_by", "created_at")
+    fields = ("name", "description", "requires_testing", "is_active", "created_by", "created_at")
+    actions = ("deactivate", "activate")
+    list_select_related = ("created_by",)
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Deactivate selected resolution types")
+    def deactivate(self, request: HttpRequest, queryset) -> None:
+        updated = queryset.filter(is_active=True).update(is_active=False)
+        self.message_user(request, f"{updated} resolution type(s) deactivated.", messages.SUCCESS)
+
+    @admin.action(description="Activate selected resolution types")
+    def activate(self, request: HttpRequest, queryset) -> None:
+        updated = queryset.filter(is_active=False).update(is_active=True)
+        self.message_user(request, f"{updated} resolution type(s) activated.", messages.SUCCESS)
+
+    def _in_use_names(self, queryset) -> list[str]:
+        return list(
+            queryset.filter(resolutions__isnull=False).distinct().values_list("name", flat=True)
+        )
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        # The delete view already refuses protected rows; this guards direct calls.
+        try:
+            super().delete_model(request, obj)
+        except ProtectedError:
+            self.message_user(
+                request,
+                f"“{obj}” is used by resolutions and cannot be deleted; deactivate it instead.",
+                messages.ERROR,
+            )
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        in_use = self._in_use_names(queryset)
+        if in_use:
+            self.message_user(
+                request,
+                "Not deleted: " + ", ".join(in_use) + " (used by resolutions; deactivate instead).",
+                messages.ERROR,
+            )
+            queryset = queryset.exclude(name__in=in_use)
+        super().delete_queryset(request, queryset)
+
+
+@admin.register(models.Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "id", "is_active", "rate_limit_per_minute", "dsn", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "slug")
+    prepopulated_fields = {"slug": ("name",)}
+    readonly_fields = ("id", "public_key", "dsn", "created_at")
+    fields = (
+        "name",
+        "slug",
+        "is_active",
+        "rate_limit_per_minute",
+        "id",
+        "public_key",
+        "dsn",
+        "created_at",
+    )
+    actions = ("rotate_key",)
+
+    @admin.display(description="DSN")
+    def dsn(self, obj: models.Project) -> str:
+        return obj.dsn(settings.SITE_URL) if obj.pk else "—"
+
+    @admin.action(description="Rotate the DSN key of selected projects")
+    def rotate_key(self, request: HttpRequest, queryset) -> None:
+        for project in queryset:
+            project.public_key = models.new_public_key()
+            project.save(update_fields=["public_key"])
+        self.message_user(
+            request,
+            f"Rotated the key of {len(queryset)} project(s). Update the SDKs' DSN.",
+            messages.WARNING,
+        )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History is written by the workflow services only; admin shows it."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(models.Error)
+class ErrorAdmin(ReadOnlyAdmin):
+    list_display = ("title", "project", "level", "status", "occurrence_count", "last_seen")
+    list_filter = ("status", "level", "project")
+    search_fields = ("title", "culprit", "fingerprint")
+    list_select_related = ("project",)
+    show_full_result_count = False
+
+
+@admin.register(models.ErrorOccurrence)
+class ErrorOccurrenceAdmin(ReadOnlyAdmin):
+    list_display = ("error", "occurred_at", "ip_address", "user")
+    list_select_related = ("error", "user")
+    raw_id_fields = ("error", "user")
+    show_full_result_count = False
+
+
+@admin.register(models.ErrorAssignment)
+class ErrorAssignmentAdmin(ReadOnlyAdmin):
+    list_display = ("error", "assigned_to", "assigned_by", "due_date", "is_active", "created_at")
+    list_filter = ("is_active",)
+    list_select_related = ("error", "assigned_to", "assigned_by")
+
+
+@admin.register(models.ErrorEscalation)
+class ErrorEscalationAdmin(ReadOnlyAdmin):
+    list_display = (
+        "error",
+        "escalation_level",
+        "escalated_by",
+        "escalated_to",
+        "escalated_at",
+        "acknowledged_at",
+    )
+    list_filter = ("escalation_level",)
+    list_select_related = ("error", "escalated_by", "escalated_to")
+
+
+@admin.register(models.ErrorResolution)
+class ErrorResolutionAdmin(ReadOnlyAdmin):
+    list_display = ("error", "resolution_type", "resolved_by", "resolved_at")
+    list_filter = ("resolution_type",)
+    list_select_related = ("error", "resolution_type", "resolved_by")
+
+
+@admin.register(models.Activity)
+class ActivityAdmin(ReadOnlyAdmin):
+    list_display = ("error", "verb", "actor", "created_at")
+    list_filter = ("verb",)
+    list_select_related = ("error", "actor")
+    show_full_result_count = False
+
+
+# ErrorDuplicate has a composite primary key, which Django admin cannot register;
+# duplicates are shown on the error page instead.

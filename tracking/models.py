@@ -1,0 +1,431 @@
+"""Data model.
+
+The seed's six entities (resolution_type, error_assignment, error_resolution,
+error_occurrence, error_duplicate, error_escalation) mirror the ER diagram exactly:
+table and column names, nullability, database defaults, UNIQUE and length CHECKs.
+User, Project, Error, Activity and the ingestion helpers (IngestedEvent,
+ErrorDailyCount) are ours (DESIGN 4.2).
+
+Only tracking.services writes the workflow tables; nothing here holds business rules.
+"""
+
+import secrets
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Length, Now
+from django.db.models.lookups import LessThanOrEqual
+
+
+def max_length_check(field: str, limit: int, model: str) -> models.CheckConstraint:
+    """The seed's `TEXT ... LENGTH n`: enforced by the database, not only by forms."""
+    return models.CheckConstraint(
+        condition=LessThanOrEqual(Length(field), limit),
+        name=f"{model}_{field}_max_{limit}",
+    )
+
+
+def choices_check(field: str, choices: type[models.TextChoices], model: str):
+    return models.CheckConstraint(
+        condition=Q(**{f"{field}__in": choices.values}), name=f"{model}_{field}_valid"
+    )
+
+
+class User(AbstractUser):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+
+    class Meta(AbstractUser.Meta):
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def display_name(self) -> str:
+        return str(self)
+
+
+def new_public_key() -> str:
+    return secrets.token_hex(16)
+
+
+class Project(models.Model):
+    """An application that reports errors; its integer id is part of the Sentry DSN."""
+
+    id = models.AutoField(primary_key=True)
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    public_key = models.CharField(max_length=32, unique=True, default=new_public_key)
+    is_active = models.BooleanField(default=True, db_default=True)
+    # Events accepted per minute; 0 means no limit.
+    rate_limit_per_minute = models.PositiveIntegerField(default=0, db_default=0)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "project"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def dsn(self, base_url: str) -> str:
+        """`http(s)://<public_key>@<host>/<project id>` for the given site URL."""
+        scheme, _, host = base_url.rstrip("/").partition("://")
+        return f"{scheme}://{self.public_key}@{host}/{self.id}"
+
+
+class Level(models.TextChoices):
+    FATAL = "fatal", "Fatal"
+    ERROR = "error", "Error"
+    WARNING = "warning", "Warning"
+    INFO = "info", "Info"
+    DEBUG = "debug", "Debug"
+
+
+# Severity order for sorting: lower is more severe.
+LEVEL_RANK = {"fatal": 0, "error": 1, "warning": 2, "info": 3, "debug": 4}
+
+
+class ErrorStatus(models.TextChoices):
+    UNRESOLVED = "unresolved", "Unresolved"
+    RESOLVED = "resolved", "Resolved"
+    IGNORED = "ignored", "Ignored"
+    DUPLICATE = "duplicate", "Duplicate"
+
+
+class Error(models.Model):
+    """One group of events sharing a fingerprint within a project."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="errors")
+    fingerprint = models.CharField(max_length=64)
+    title = models.CharField(max_length=255)
+    exception_type = models.CharField(max_length=255, blank=True, default="", db_default="")
+    message = models.TextField(blank=True, default="", db_default="")
+    culprit = models.CharField(max_length=255, blank=True, default="", db_default="")
+    level = models.CharField(
+        max_length=10, choices=Level.choices, default=Level.ERROR, db_default=Level.ERROR
+    )
+    status = models.CharField(
+        max_length=12,
+        choices=ErrorStatus.choices,
+        default=ErrorStatus.UNRESOLVED,
+        db_default=ErrorStatus.UNRESOLVED,
+    )
+    platform = models.CharField(max_length=64, blank=True, default="", db_default="")
+    first_seen = models.DateTimeField(db_default=Now())
+    last_seen = models.DateTimeField(db_default=Now())
+    occurrence_count = models.BigIntegerField(default=0, db_default=0)
+    regressed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "error"
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "fingerprint"], name="error_project_fingerprint_uniq"
+            ),
+            choices_check("level", Level, "error"),
+            choices_check("status", ErrorStatus, "error"),
+            models.CheckConstraint(
+                condition=Q(occurrence_count__gte=0), name="error_occurrence_count_nonneg"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-last_seen"], name="error_status_last_seen"),
+            models.Index(fields=["project", "status", "-last_seen"], name="error_proj_status_seen"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def level_rank(self) -> int:
+        return LEVEL_RANK.get(self.level, 9)
+
+
+class ResolutionType(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=50, unique=True)
+    description = models.TextField(max_length=500)
+    requires_testing = models.BooleanField(default=False, db_default=False)
+    created_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        db_column="created_by",
+        related_name="resolution_types_created",
+    )
+    created_at = models.DateTimeField(db_default=Now())
+    is_active = models.BooleanField(default=True, db_default=True)
+
+    class Meta:
+        db_table = "resolution_type"
+        ordering = ["name"]
+        constraints = [max_length_check("description", 500, "resolution_type")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ErrorAssignment(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    error = models.ForeignKey(Error, on_delete=models.PROTECT, related_name="assignments")
+    assigned_to = models.ForeignKey(
+        User, on_delete=models.PROTECT, db_column="assigned_to", related_name="assignments"
+    )
+    assigned_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        db_column="assigned_by",
+        related_name="assignments_made",
+    )
+    assignment_notes = models.TextField(max_length=2000, null=True, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+    due_date = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True, db_default=True)
+
+    class Meta:
+        db_table = "error_assignment"
+        ordering = ["-created_at"]
+        constraints = [
+            max_length_check("assignment_notes", 2000, "error_assignment"),
+            # One active assignment per error; history rows stay with is_active false.
+            models.UniqueConstraint(
+                fields=["error"],
+                condition=Q(is_active=True),
+                name="error_assignment_one_active_per_error",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["assigned_to", "due_date"],
+                condition=Q(is_active=True),
+                name="assignment_active_assignee",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.error_id} → {self.assigned_to_id}"
+
+
+class ErrorResolution(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    error = models.ForeignKey(Error, on_delete=models.PROTECT, related_name="resolutions")
+    resolved_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, db_column="resolved_by", related_name="resolutions"
+    )
+    resolution_type = models.ForeignKey(
+        ResolutionType, on_delete=models.PROTECT, related_name="resolutions"
+    )
+    resolution_description = models.TextField(max_length=2000)
+    steps_taken = models.TextField(max_length=2000, null=True, blank=True)
+    prevention_measures = models.TextField(max_length=2000, null=True, blank=True)
+    requires_code_change = models.BooleanField(default=False, db_default=False)
+    requires_documentation = models.BooleanField(default=False, db_default=False)
+    resolved_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "error_resolution"
+        ordering = ["-resolved_at"]
+        constraints = [
+            max_length_check("resolution_description", 2000, "error_resolution"),
+            max_length_check("steps_taken", 2000, "error_resolution"),
+            max_length_check("prevention_measures", 2000, "error_resolution"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.error_id} resolved ({self.resolution_type_id})"
+
+
+class ErrorOccurrence(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # db_index off: the (error, -occurred_at) index serves every lookup by error.
+    error = models.ForeignKey(
+        Error, on_delete=models.PROTECT, related_name="occurrences", db_index=False
+    )
+    # Seed column is `user_id`; a deleted user leaves the occurrence, unlinked.
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="occurrences"
+    )
+    occurrence_context = models.JSONField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    session_id = models.UUIDField(null=True, blank=True)
+    occurred_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "error_occurrence"
+        ordering = ["-occurred_at"]
+        indexes = [
+            models.Index(fields=["error", "-occurred_at"], name="occurrence_error_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.error_id} at {self.occurred_at}"
+
+
+class ErrorDuplicate(models.Model):
+    pk = models.CompositePrimaryKey("primary_error", "duplicate_error")
+    primary_error = models.ForeignKey(
+        Error, on_delete=models.PROTECT, related_name="duplicate_links", db_index=False
+    )
+    # db_index off: the unique constraint below is the index.
+    duplicate_error = models.ForeignKey(
+        Error, on_delete=models.PROTECT, related_name="primary_links", db_index=False
+    )
+    marked_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, db_column="marked_by", related_name="duplicates_marked"
+    )
+    similarity_reason = models.TextField(max_length=1000, null=True, blank=True)
+    marked_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "error_duplicate"
+        ordering = ["-marked_at"]
+        constraints = [
+            max_length_check("similarity_reason", 1000, "error_duplicate"),
+            models.CheckConstraint(
+                condition=~Q(primary_error=F("duplicate_error")),
+                name="error_duplicate_not_itself",
+            ),
+            # An error is a duplicate of at most one primary (no fan-in to chains).
+            models.UniqueConstraint(fields=["duplicate_error"], name="error_duplicate_one_primary"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.duplicate_error_id} duplicates {self.primary_error_id}"
+
+
+class EscalationLevel(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    CRITICAL = "critical", "Critical"
+
+
+ESCALATION_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+class ErrorEscalation(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    error = models.ForeignKey(Error, on_delete=models.PROTECT, related_name="escalations")
+    escalated_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        db_column="escalated_by",
+        related_name="escalations_made",
+    )
+    escalated_to = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        db_column="escalated_to",
+        related_name="escalations_received",
+    )
+    escalation_reason = models.TextField(max_length=1000)
+    escalation_level = models.CharField(max_length=10, choices=EscalationLevel.choices)
+    escalated_at = models.DateTimeField(db_default=Now())
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "error_escalation"
+        ordering = ["-escalated_at"]
+        constraints = [
+            max_length_check("escalation_reason", 1000, "error_escalation"),
+            choices_check("escalation_level", EscalationLevel, "error_escalation"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["escalated_to", "-escalated_at"],
+                condition=Q(acknowledged_at__isnull=True),
+                name="escalation_unacked_to",
+            ),
+            models.Index(
+                fields=["error"],
+                condition=Q(acknowledged_at__isnull=True),
+                name="escalation_unacked_error",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.error_id} escalated to {self.escalated_to_id} ({self.escalation_level})"
+
+    @property
+    def is_acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
+
+
+class ActivityVerb(models.TextChoices):
+    CREATED = "created", "first seen"
+    REGRESSED = "regressed", "regressed"
+    ASSIGNED = "assigned", "assigned"
+    UNASSIGNED = "unassigned", "unassigned"
+    ESCALATED = "escalated", "escalated"
+    ACKNOWLEDGED = "acknowledged", "acknowledged"
+    RESOLVED = "resolved", "resolved"
+    REOPENED = "reopened", "reopened"
+    IGNORED = "ignored", "ignored"
+    UNIGNORED = "unignored", "stopped ignoring"
+    MARKED_DUPLICATE = "marked_duplicate", "marked as duplicate"
+    UNMARKED_DUPLICATE = "unmarked_duplicate", "unmarked as duplicate"
+
+
+class Activity(models.Model):
+    """Audit trail: one row per state change, shown as the error's timeline."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    error = models.ForeignKey(
+        Error, on_delete=models.PROTECT, related_name="activities", db_index=False
+    )
+    # NULL actor: the system (ingestion) did it.
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="activities"
+    )
+    verb = models.CharField(max_length=24, choices=ActivityVerb.choices)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "activity"
+        ordering = ["-created_at"]
+        verbose_name_plural = "activities"
+        constraints = [choices_check("verb", ActivityVerb, "activity")]
+        indexes = [models.Index(fields=["error", "-created_at"], name="activity_error_time")]
+
+    def __str__(self) -> str:
+        return f"{self.get_verb_display()} {self.error_id}"
+
+
+class IngestedEvent(models.Model):
+    """The event ids a project has stored, so that an SDK's retry is stored once."""
+
+    pk = models.CompositePrimaryKey("project", "event_id")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    event_id = models.UUIDField()
+    occurrence = models.ForeignKey(
+        ErrorOccurrence, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+
+    class Meta:
+        db_table = "ingested_event"
+        indexes = [models.Index(fields=["occurrence"], name="ingested_event_occurrence")]
+
+
+class ErrorDailyCount(models.Model):
+    """Occurrences per error per UTC day, kept current on ingest.
+
+    Sparklines, charts and the dashboard read this small rollup instead of
+    scanning error_occurrence.
+    """
+
+    pk = models.CompositePrimaryKey("error", "day")
+    error = models.ForeignKey(
+        Error, on_delete=models.CASCADE, related_name="daily_counts", db_index=False
+    )
+    day = models.DateField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "error_daily_count"
+        indexes = [models.Index(fields=["day"], name="daily_count_day")]

@@ -411,6 +411,9 @@ class IngestedEvent(models.Model):
         db_table = "ingested_event"
         indexes = [models.Index(fields=["occurrence"], name="ingested_event_occurrence")]
 
+    def __str__(self) -> str:
+        return str(self.event_id)
+
 
 class ErrorDailyCount(models.Model):
     """Occurrences per error per UTC day, kept current on ingest.
@@ -429,3 +432,6 @@ class ErrorDailyCount(models.Model):
     class Meta:
         db_table = "error_daily_count"
         indexes = [models.Index(fields=["day"], name="daily_count_day")]
+
+    def __str__(self) -> str:
+        return f"{self.error_id} {self.day}: {self.count}"

@@ -4,6 +4,12 @@ from django.test import Client
 from tests import factories
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # PBKDF2 costs ~half a second per user on a small machine; tests don't need it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def engineer(db):
     return factories.EngineerFactory(username="engineer")

@@ -12,10 +12,16 @@ from django.utils import timezone
 from tracking import models
 
 
+def add_groups(user, create: bool, names) -> None:
+    if create and names:
+        user.groups.add(*Group.objects.filter(name__in=names))
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = models.User
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
@@ -25,17 +31,19 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def groups(self, create, extracted, **kwargs):
-        if create and extracted:
-            for name in extracted:
-                self.groups.add(Group.objects.get(name=name))
+        add_groups(self, create, extracted)
 
 
 class EngineerFactory(UserFactory):
-    groups = ["Engineers"]
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        add_groups(self, create, extracted or ["Engineers"])
 
 
 class LeadFactory(UserFactory):
-    groups = ["Leads"]
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        add_groups(self, create, extracted or ["Leads"])
 
 
 class AdminFactory(UserFactory):

@@ -1,0 +1,27 @@
+"""gunicorn settings for production (`make serve` / scripts/serve).
+
+Threads share each worker's persistent database connections (one per thread);
+every value can be overridden from the environment.
+"""
+
+import os
+
+bind = os.environ.get("BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", str((os.cpu_count() or 1) + 1)))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = 100
+wsgi_app = "errortracker.wsgi:application"
+accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
+errorlog = "-"
+# One JSON object per request on stdout.
+access_log_format = (
+    '{"time": "%(t)s", "logger": "access", "remote": "%(h)s", "method": "%(m)s",'
+    ' "path": "%(U)s", "query": "%(q)s", "status": %(s)s, "bytes": "%(B)s",'
+    ' "duration_ms": %(M)s, "user_agent": "%(a)s"}'
+)
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,0 +1,107 @@
+"""The database itself refuses what the seed forbids (rows inserted without forms)."""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from tests import factories
+from tracking.models import ErrorAssignment, ErrorDuplicate, ErrorEscalation, ResolutionType
+
+pytestmark = pytest.mark.django_db
+
+
+def refuses(callable_) -> None:
+    with pytest.raises(IntegrityError), transaction.atomic():
+        callable_()
+
+
+def test_resolution_type_description_longer_than_500_is_refused(admin_user):
+    factories.ResolutionTypeFactory(name="ok", description="x" * 500, created_by=admin_user)
+    refuses(
+        lambda: ResolutionType.objects.create(
+            name="too long", description="x" * 501, created_by=admin_user
+        )
+    )
+
+
+def test_duplicate_resolution_type_name_is_refused(admin_user):
+    ResolutionType.objects.create(name="Code fix", description="d", created_by=admin_user)
+    refuses(
+        lambda: ResolutionType.objects.create(
+            name="Code fix", description="other", created_by=admin_user
+        )
+    )
+
+
+def test_second_active_assignment_of_an_error_is_refused():
+    first = factories.ErrorAssignmentFactory()
+    refuses(
+        lambda: ErrorAssignment.objects.create(
+            error=first.error, assigned_to=first.assigned_to, assigned_by=first.assigned_by
+        )
+    )
+    # History rows are fine: an inactive assignment beside the active one.
+    ErrorAssignment.objects.create(
+        error=first.error,
+        assigned_to=first.assigned_to,
+        assigned_by=first.assigned_by,
+        is_active=False,
+    )
+    assert first.error.assignments.count() == 2
+
+
+def test_error_marked_duplicate_of_itself_is_refused(engineer):
+    error = factories.ErrorFactory()
+    refuses(
+        lambda: ErrorDuplicate.objects.create(
+            primary_error=error, duplicate_error=error, marked_by=engineer
+        )
+    )
+
+
+def test_unknown_escalation_level_is_refused():
+    escalation = factories.ErrorEscalationFactory.build()
+    escalation.error = factories.ErrorFactory()
+    escalation.escalated_by = factories.EngineerFactory()
+    escalation.escalated_to = factories.LeadFactory()
+    escalation.escalation_level = "urgent"
+    refuses(escalation.save)
+
+
+def test_escalation_reason_longer_than_1000_is_refused():
+    escalation = factories.ErrorEscalationFactory()
+    escalation.escalation_reason = "x" * 1001
+    refuses(escalation.save)
+
+
+def test_database_defaults_apply_to_raw_sql_inserts(admin_user):
+    # db_default: a row inserted by plain SQL gets the seed's defaults.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO resolution_type (id, name, description, created_by)"
+            " VALUES (gen_random_uuid(), 'raw', 'inserted by SQL', %s)",
+            [admin_user.pk],
+        )
+    row = ResolutionType.objects.get(name="raw")
+    assert row.is_active is True
+    assert row.requires_testing is False
+    assert row.created_at is not None
+
+
+def test_every_factory_builds_a_valid_row():
+    for factory in (
+        factories.ErrorOccurrenceFactory,
+        factories.ErrorResolutionFactory,
+        factories.ErrorDuplicateFactory,
+        factories.ErrorEscalationFactory,
+        factories.ActivityFactory,
+        factories.IngestedEventFactory,
+        factories.ErrorDailyCountFactory,
+    ):
+        assert factory().pk is not None
+    assert ErrorEscalation.objects.count() == 1
+
+
+def test_project_dsn_has_key_host_and_integer_id(project):
+    assert project.dsn("https://errors.example.com/") == (
+        f"https://{project.public_key}@errors.example.com/{project.id}"
+    )

@@ -1,0 +1,61 @@
+from io import StringIO
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from tracking.models import (
+    Activity,
+    Error,
+    ErrorAssignment,
+    ErrorDuplicate,
+    ErrorEscalation,
+    ErrorOccurrence,
+    ErrorResolution,
+    ResolutionType,
+    User,
+)
+
+pytestmark = pytest.mark.django_db
+
+TABLES = (
+    User,
+    ResolutionType,
+    Error,
+    ErrorOccurrence,
+    ErrorAssignment,
+    ErrorEscalation,
+    ErrorResolution,
+    ErrorDuplicate,
+    Activity,
+)
+
+
+def counts() -> dict[str, int]:
+    return {model.__name__: model.objects.count() for model in TABLES}
+
+
+def test_demo_data_is_complete_idempotent_and_prints_working_logins():
+    out = StringIO()
+    call_command("demo_data", stdout=out)
+    first = counts()
+    assert first["Error"] == 10
+    assert all(first.values()), first
+    # Regression, duplicate, ignore: the workflow really ran.
+    statuses = set(Error.objects.values_list("status", flat=True))
+    assert statuses == {"unresolved", "resolved", "ignored", "duplicate"}
+    assert Error.objects.filter(regressed_at__isnull=False).exists()
+
+    call_command("demo_data", stdout=StringIO())
+    assert counts() == first
+
+    printed = out.getvalue()
+    for username, password in [
+        ("admin", "demo-admin-pass"),
+        ("lead", "demo-lead-pass"),
+        ("engineer", "demo-engineer-pass"),
+    ]:
+        assert f"login: {username}" in printed and password in printed
+        assert authenticate(username=username, password=password) is not None
+    assert "http://127.0.0.1:8000/" in printed
+    assert "DSN of Storefront: http://" in printed

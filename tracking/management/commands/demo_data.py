@@ -1,0 +1,420 @@
+"""Demo users, a project, resolution types and realistic errors for a first look.
+
+Events go through the same path as the ingestion API (build_event + record_occurrence)
+and every workflow step through tracking.services, so the demo obeys the product's
+rules. Event ids are derived from names, so running this twice stores nothing twice
+(a repeated event is an SDK retry to ingestion), and workflow steps already taken are
+skipped.
+"""
+
+import json
+import random
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.test import override_settings
+from django.utils import timezone
+
+from tracking.ingest.parsing import build_event
+from tracking.models import Error, ErrorStatus, Project, ResolutionType, User
+from tracking.services import workflow
+from tracking.services.occurrences import record_occurrence
+
+DEMO_NAMESPACE = uuid.UUID("6f1c1f0e-5d0a-4a8e-9a43-1d3c0e7b2a10")
+
+USERS = [
+    # username, password, first, last, group, staff
+    ("admin", "demo-admin-pass", "Ada", "Admin", None, True),
+    ("lead", "demo-lead-pass", "Lee", "Lead", "Leads", False),
+    ("engineer", "demo-engineer-pass", "Eve", "Engineer", "Engineers", False),
+    ("engineer2", "demo-engineer2-pass", "Sam", "Second", "Engineers", False),
+]
+
+RESOLUTION_TYPES = [
+    ("Code fix", "A change to the application's code, reviewed and deployed.", True),
+    ("Configuration change", "A setting, feature flag or environment variable changed.", False),
+    ("Infrastructure", "Capacity, network or hosting problem addressed.", False),
+    ("Third-party issue", "Caused by an external service; mitigated or reported upstream.", False),
+    ("Won't fix", "Expected behaviour or not worth fixing; documented why.", False),
+]
+
+# (key, project, exception type, value, module, function, file, level, events, environment)
+ERRORS = [
+    (
+        "zero-div",
+        "storefront",
+        "ZeroDivisionError",
+        "division by zero",
+        "shop.cart.totals",
+        "average_item_price",
+        "shop/cart/totals.py",
+        "error",
+        48,
+        "production",
+    ),
+    (
+        "none-attr",
+        "storefront",
+        "AttributeError",
+        "'NoneType' object has no attribute 'email'",
+        "shop.accounts.views",
+        "profile",
+        "shop/accounts/views.py",
+        "error",
+        31,
+        "production",
+    ),
+    (
+        "key-sku",
+        "storefront",
+        "KeyError",
+        "'sku'",
+        "shop.catalog.importer",
+        "parse_row",
+        "shop/catalog/importer.py",
+        "warning",
+        17,
+        "staging",
+    ),
+    (
+        "timeout-search",
+        "storefront",
+        "TimeoutError",
+        "search backend did not answer in 5s",
+        "shop.search.client",
+        "query",
+        "shop/search/client.py",
+        "error",
+        22,
+        "production",
+    ),
+    (
+        "int-parse",
+        "storefront",
+        "ValueError",
+        "invalid literal for int() with base 10: 'abc'",
+        "shop.cart.views",
+        "update_quantity",
+        "shop/cart/views.py",
+        "error",
+        9,
+        "production",
+    ),
+    (
+        "int-parse-api",
+        "storefront",
+        "ValueError",
+        "invalid literal for int() with base 10: ''",
+        "shop.cart.api",
+        "update_quantity",
+        "shop/cart/api.py",
+        "error",
+        4,
+        "production",
+    ),
+    (
+        "card-declined",
+        "payments",
+        "CardDeclinedError",
+        "card declined: insufficient funds",
+        "payments.gateway.charge",
+        "capture",
+        "payments/gateway/charge.py",
+        "warning",
+        12,
+        "production",
+    ),
+    (
+        "idempotency",
+        "payments",
+        "IntegrityError",
+        'duplicate key value violates unique constraint "payment_idempotency_key"',
+        "payments.models",
+        "save_payment",
+        "payments/models.py",
+        "fatal",
+        6,
+        "production",
+    ),
+    (
+        "webhook-sig",
+        "payments",
+        "SignatureError",
+        "webhook signature mismatch",
+        "payments.webhooks",
+        "verify",
+        "payments/webhooks.py",
+        "error",
+        8,
+        "production",
+    ),
+    (
+        "deprecation",
+        "payments",
+        "DeprecationWarning",
+        "utcnow() is deprecated",
+        "payments.clock",
+        "now",
+        "payments/clock.py",
+        "info",
+        3,
+        "development",
+    ),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo users, projects, resolution types and errors (idempotent)."
+
+    def handle(self, *args, **options) -> None:
+        # The demo's notifications would bury the summary; they are not sent.
+        with override_settings(
+            MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}
+        ):
+            self.create()
+
+    def create(self) -> None:
+        self.rng = random.Random(7)
+        users = self.ensure_users()
+        projects = self.ensure_projects()
+        types = self.ensure_resolution_types(users["admin"])
+        errors = self.ingest_errors(projects)
+        self.run_workflow(users, types, errors, projects)
+        self.print_summary(projects)
+
+    # ------------------------------------------------------------------ reference data
+
+    def ensure_users(self) -> dict[str, User]:
+        users = {}
+        for username, password, first, last, group, staff in USERS:
+            user, created = User.objects.get_or_create(
+                username=username,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@example.com",
+                    "is_staff": staff,
+                    "is_superuser": staff,
+                },
+            )
+            if created:
+                user.set_password(password)
+                user.save(update_fields=["password"])
+            if group:
+                user.groups.add(Group.objects.get(name=group))
+            users[username] = user
+        return users
+
+    def ensure_projects(self) -> dict[str, Project]:
+        storefront, _ = Project.objects.get_or_create(
+            slug="storefront", defaults={"name": "Storefront"}
+        )
+        payments, _ = Project.objects.get_or_create(
+            slug="payments", defaults={"name": "Payments API"}
+        )
+        return {"storefront": storefront, "payments": payments}
+
+    def ensure_resolution_types(self, admin: User) -> dict[str, ResolutionType]:
+        types = {}
+        for name, description, requires_testing in RESOLUTION_TYPES:
+            rtype, _ = ResolutionType.objects.get_or_create(
+                name=name,
+                defaults={
+                    "description": description,
+                    "requires_testing": requires_testing,
+                    "created_by": admin,
+                },
+            )
+            types[name] = rtype
+        return types
+
+    # ------------------------------------------------------------------ events
+
+    def event_payload(self, spec: tuple, n: int, at) -> dict:
+        key, _project, exc_type, value, module, function, filename, level, _count, env = spec
+        frames = [
+            {
+                "filename": "django/core/handlers/base.py",
+                "module": "django.core.handlers.base",
+                "function": "_get_response",
+                "lineno": 197,
+                "in_app": False,
+                "context_line": "response = wrapped_callback(request, *callback_args)",
+            },
+            {
+                "filename": filename,
+                "module": module,
+                "function": function,
+                "lineno": 40 + len(key),
+                "in_app": True,
+                "pre_context": [
+                    "    items = cart.items()",
+                    "    total = sum(i.price for i in items)",
+                ],
+                "context_line": "    return total / len(items)"
+                if exc_type == "ZeroDivisionError"
+                else f"    return handle_{function}(request)",
+                "post_context": ["", ""],
+                "vars": {"request": "<WSGIRequest: GET '/cart/'>", "items": "[]"},
+            },
+        ]
+        customer = self.rng.choice(["ana", "bo", "chen", "dara", "eli", "fay"])
+        return {
+            "event_id": uuid.uuid5(DEMO_NAMESPACE, f"{key}-{n}").hex,
+            "timestamp": at.timestamp(),
+            "platform": "python",
+            "level": level,
+            "environment": env,
+            "release": self.rng.choice(["shop@2.3.0", "shop@2.3.1", "shop@2.4.0"]),
+            "server_name": self.rng.choice(["web-1", "web-2"]),
+            "transaction": f"/{module.split('.')[1]}/",
+            "exception": {
+                "values": [
+                    {
+                        "type": exc_type,
+                        "value": value,
+                        "module": module.rsplit(".", 1)[0],
+                        "mechanism": {"type": "django", "handled": False},
+                        "stacktrace": {"frames": frames},
+                    }
+                ]
+            },
+            "tags": {"browser": self.rng.choice(["Chrome 131", "Firefox 133", "Safari 18"])},
+            "user": {
+                "id": customer,
+                "email": f"{customer}@customers.example",
+                "ip_address": f"203.0.113.{self.rng.randint(2, 250)}",
+            },
+            "request": {
+                "method": "POST" if "update" in function else "GET",
+                "url": f"https://shop.example.com/{module.split('.')[1]}/",
+                "headers": {"User-Agent": "Mozilla/5.0", "Accept": "text/html"},
+            },
+            "contexts": {"runtime": {"name": "CPython", "version": "3.13.0"}},
+            "breadcrumbs": {
+                "values": [
+                    {"category": "http", "message": "GET /", "timestamp": at.timestamp() - 5}
+                ]
+            },
+            "extra": {"demo": True},
+            "sdk": {"name": "sentry.python", "version": "2.x"},
+        }
+
+    def ingest(self, project: Project, payload: dict) -> None:
+        event = build_event(
+            json.dumps(payload).encode(),
+            fallback_event_id=None,
+            client_ip="203.0.113.1",
+            store_ip=settings.STORE_IP_ADDRESSES,
+        )
+        record_occurrence(project=project, event=event)
+
+    def ingest_errors(self, projects: dict[str, Project]) -> dict[str, Error]:
+        now = timezone.now()
+        for spec in ERRORS:
+            key, project_key, *_rest, count, _env = spec
+            for n in range(count):
+                # Spread over the last 14 days, busier recently.
+                at = now - timedelta(hours=self.rng.random() ** 2 * 14 * 24)
+                if n == 0:
+                    at = now - timedelta(days=13, hours=len(key))
+                self.ingest(projects[project_key], self.event_payload(spec, n, at))
+        errors = {}
+        for spec in ERRORS:
+            key, project_key, exc_type, value = spec[:4]
+            errors[key] = Error.objects.get(
+                project=projects[project_key], title=f"{exc_type}: {value}"[:255]
+            )
+        return errors
+
+    # ------------------------------------------------------------------ workflow
+
+    def run_workflow(self, users, types, errors, projects) -> None:
+        lead, eng, eng2 = users["lead"], users["engineer"], users["engineer2"]
+        soon = timezone.now() + timedelta(days=2)
+
+        if not errors["zero-div"].assignments.exists():
+            workflow.assign(
+                error=errors["zero-div"],
+                assignee=eng,
+                by=lead,
+                due_date=soon,
+                notes="Customers with empty carts hit this on checkout. Please fix this sprint.",
+            )
+        if not errors["none-attr"].assignments.exists():
+            workflow.assign(
+                error=errors["none-attr"],
+                assignee=eng2,
+                by=lead,
+                due_date=timezone.now() + timedelta(hours=20),
+                notes="Guests have no profile; the view assumes one.",
+            )
+        if not errors["timeout-search"].escalations.exists():
+            workflow.take(error=errors["timeout-search"], by=eng)
+            workflow.escalate(
+                error=errors["timeout-search"],
+                to=lead,
+                by=eng,
+                level="high",
+                reason="Search cluster times out under load; needs an infrastructure decision.",
+            )
+        if not errors["idempotency"].escalations.exists():
+            escalation = workflow.escalate(
+                error=errors["idempotency"],
+                to=lead,
+                by=eng2,
+                level="critical",
+                reason="Double charges possible when the client retries.",
+            )
+            workflow.acknowledge(escalation=escalation, by=lead)
+        if not errors["key-sku"].resolutions.exists():
+            workflow.take(error=errors["key-sku"], by=eng)
+            workflow.resolve(
+                error=errors["key-sku"],
+                by=eng,
+                resolution_type=types["Code fix"],
+                description="Importer skips rows without a SKU and reports them.",
+                steps_taken="A unit test with a row missing the SKU failed, then passed.",
+                prevention_measures="Schema validation of import files before parsing.",
+                requires_code_change=True,
+            )
+        if not errors["webhook-sig"].resolutions.exists():
+            workflow.take(error=errors["webhook-sig"], by=eng2)
+            workflow.resolve(
+                error=errors["webhook-sig"],
+                by=eng2,
+                resolution_type=types["Configuration change"],
+                description="Rotated webhook secret was not deployed to web-2.",
+                prevention_measures="Secrets are deployed by the same pipeline to every host.",
+            )
+            # It happens again after the fix: a regression, reopened by ingestion.
+            spec = next(s for s in ERRORS if s[0] == "webhook-sig")
+            self.ingest(projects["payments"], self.event_payload(spec, 1000, timezone.now()))
+        if (
+            errors["int-parse-api"].status != ErrorStatus.DUPLICATE
+            and not errors["int-parse-api"].primary_links.exists()
+        ):
+            workflow.mark_duplicate(
+                duplicate=errors["int-parse-api"],
+                primary=errors["int-parse"],
+                by=eng,
+                reason="Same parsing of the quantity field, reached through the API.",
+            )
+        if (
+            errors["deprecation"].status == ErrorStatus.UNRESOLVED
+            and not errors["deprecation"].activities.filter(verb="ignored").exists()
+        ):
+            workflow.ignore(error=errors["deprecation"], by=lead)
+
+    def print_summary(self, projects: dict[str, Project]) -> None:
+        base = settings.SITE_URL
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(f"  URL: {base}/")
+        for username, password, _first, _last, group, staff in USERS:
+            role = "admin" if staff else {"Leads": "lead", "Engineers": "engineer"}[group]
+            self.stdout.write(f"  {role:9} login: {username:10} password: {password}")
+        for project in projects.values():
+            self.stdout.write(f"  DSN of {project.name}: {project.dsn(base)}")

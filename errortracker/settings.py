@@ -203,6 +203,22 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# The default cache is a database table (created by a migration): shared by every app
+# server without another service to run. It holds sign-in throttling and ingestion
+# rate-limit counters.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "cache_entry",
+    }
+}
+
+# Sign-in throttling (tracking.auth): failures per account / per address per window.
+LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("LOGIN_THROTTLE_WINDOW_SECONDS", "900"))
+LOGIN_THROTTLE_PER_ACCOUNT = int(os.environ.get("LOGIN_THROTTLE_PER_ACCOUNT", "5"))
+LOGIN_THROTTLE_PER_ADDRESS = int(os.environ.get("LOGIN_THROTTLE_PER_ADDRESS", "20"))
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 12)))
+
 # Ingestion: trusted proxies may set X-Forwarded-For; everyone else's header is ignored.
 INGEST_TRUSTED_PROXIES = env_list("INGEST_TRUSTED_PROXIES")
 # Stop storing client IP addresses (privacy).

@@ -14,7 +14,8 @@ from tracking import models
 
 def add_groups(user, create: bool, names) -> None:
     if create and names:
-        user.groups.add(*Group.objects.filter(name__in=names))
+        # get_or_create: transactional tests flush the groups the roles migration made.
+        user.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in names))
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -2,6 +2,13 @@
 
 A rolled-back change sends nothing. A failing mail server is logged, never turned into
 an error for the person who made the change (their change is already committed).
+
+Who hears about what:
+- the assignee, when someone else assigns them an error (taking it yourself is silent);
+- the assignee, when their error regresses (ingestion calls `notify_regressed`);
+- the person escalated to, on escalation;
+- the escalator, when the escalation is acknowledged.
+Inactive users and users without an email address get nothing.
 """
 
 import logging
@@ -11,8 +18,9 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
-from tracking.models import Error, User
+from tracking.models import Error, ErrorAssignment, ErrorEscalation, User
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +38,82 @@ def _send(subject: str, body: str, recipient: str) -> None:
 
 def queue_email(*, to: User, subject: str, lines: list[str], error: Error) -> None:
     """Send `subject` to `to` once the surrounding transaction commits."""
-    if not to.email:
+    if not to.email or not to.is_active:
         return
     body = "\n".join([*lines, "", f"Open the error: {error_url(error)}", ""])
     transaction.on_commit(partial(_send, f"[Error tracker] {subject}", body, to.email))
+
+
+def _format_time(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _error_lines(error: Error) -> list[str]:
+    return [
+        f"Error: {error.title}",
+        f"Project: {error.project}",
+        f"Level: {error.level}   Status: {error.status}   Events: {error.occurrence_count}",
+    ]
+
+
+def notify_assigned(assignment: ErrorAssignment) -> None:
+    if assignment.assigned_to_id == assignment.assigned_by_id:
+        return
+    error = assignment.error
+    lines = [f"{assignment.assigned_by} assigned you an error.", "", *_error_lines(error)]
+    if assignment.due_date:
+        lines.append(f"Due: {_format_time(assignment.due_date)}")
+    if assignment.assignment_notes:
+        lines += ["", "Notes:", assignment.assignment_notes]
+    queue_email(
+        to=assignment.assigned_to,
+        subject=f"Assigned to you: {error.title}",
+        lines=lines,
+        error=error,
+    )
+
+
+def notify_regressed(error: Error, *, assignee: User) -> None:
+    """A resolved error assigned to `assignee` occurred again and was reopened."""
+    lines = ["An error assigned to you was resolved and has occurred again.", ""]
+    lines += _error_lines(error)
+    if error.regressed_at:
+        lines.append(f"Regressed: {_format_time(error.regressed_at)}")
+    queue_email(to=assignee, subject=f"Regressed: {error.title}", lines=lines, error=error)
+
+
+def notify_escalated(escalation: ErrorEscalation) -> None:
+    error = escalation.error
+    level = escalation.get_escalation_level_display()
+    lines = [
+        f"{escalation.escalated_by} escalated an error to you ({level}).",
+        "",
+        *_error_lines(error),
+        "",
+        "Reason:",
+        escalation.escalation_reason,
+        "",
+        "Please acknowledge it on the error's page.",
+    ]
+    queue_email(
+        to=escalation.escalated_to,
+        subject=f"Escalated to you ({level}): {error.title}",
+        lines=lines,
+        error=error,
+    )
+
+
+def notify_acknowledged(escalation: ErrorEscalation) -> None:
+    error = escalation.error
+    lines = [
+        f"{escalation.escalated_to} acknowledged your escalation "
+        f"({escalation.get_escalation_level_display()}).",
+        "",
+        *_error_lines(error),
+    ]
+    queue_email(
+        to=escalation.escalated_by,
+        subject=f"Escalation acknowledged: {error.title}",
+        lines=lines,
+        error=error,
+    )

@@ -1,0 +1,338 @@
+"""Forms for the workflow actions, built for the error page and the inbox bulk bar.
+
+Each action form takes the error and the acting user, offers only the choices that
+user may pick, and repeats the database limits so a too-long text gets a friendly
+message before it reaches the service. The services stay the authority on rules:
+`submit()` calls the service and copies a DomainError onto the form (the error's
+`field` names a field of these forms), while PermissionDenied propagates so the view
+answers 403.
+
+    form = AssignForm(request.POST or None, error=error, user=request.user)
+    if request.method == "POST" and form.is_valid() and form.submit():
+        return redirect(...)
+    # else re-render the form with its errors
+"""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from tracking import roles
+from tracking.models import (
+    Error,
+    ErrorAssignment,
+    ErrorDuplicate,
+    ErrorEscalation,
+    ErrorResolution,
+    ErrorStatus,
+    EscalationLevel,
+    ResolutionType,
+    User,
+)
+from tracking.services import workflow
+from tracking.services.errors import DomainError, PermissionDenied
+
+DUPLICATE_CANDIDATES_SHOWN = 25
+
+
+def add_domain_error(form: forms.Form, exc: DomainError) -> None:
+    """Show a service's refusal on the field it names, or on the form as a whole."""
+    field = exc.field if exc.field in form.fields else None
+    form.add_error(field, exc.message)
+
+
+class UserChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        name = obj.get_full_name()
+        return f"{name} ({obj.username})" if name else obj.username
+
+
+class DueDateInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
+class ServiceForm(forms.Form):
+    """A form whose `submit()` runs one service and reports a refusal on the form."""
+
+    def run_service(self) -> Any:
+        raise NotImplementedError
+
+    def submit(self) -> Any:
+        """The service's result; None (with the form's errors set) when invalid or refused."""
+        if not self.is_valid():
+            return None
+        try:
+            return self.run_service()
+        except PermissionDenied:
+            raise
+        except DomainError as exc:
+            add_domain_error(self, exc)
+            return None
+
+
+class WorkflowForm(ServiceForm):
+    """A form acting on one error as one user."""
+
+    def __init__(self, *args: Any, error: Error, user: User, **kwargs: Any) -> None:
+        self.error = error
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+
+def _clean_future(value: datetime | None) -> datetime | None:
+    if value is not None and value <= timezone.now():
+        raise forms.ValidationError("The due date must be in the future.")
+    return value
+
+
+class AssignmentFields(forms.Form):
+    """The fields of an assignment, shared by AssignForm and BulkAssignForm."""
+
+    assignee = UserChoiceField(queryset=User.objects.none(), empty_label=None)
+    notes = forms.CharField(
+        required=False,
+        max_length=workflow.NOTES_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    due_date = forms.DateTimeField(
+        required=False,
+        widget=DueDateInput(),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        help_text="Optional; in the future.",
+    )
+
+    def _limit_assignees(self, user: User) -> None:
+        field = self.fields["assignee"]
+        field.queryset = roles.assignee_choices(user)
+        if not roles.has_lead_powers(user):
+            field.help_text = "Engineers can assign errors only to themselves."
+        field.initial = user.pk
+
+    def clean_due_date(self) -> datetime | None:
+        return _clean_future(self.cleaned_data.get("due_date"))
+
+
+class AssignForm(WorkflowForm, AssignmentFields):
+    def __init__(self, *args: Any, error: Error, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, error=error, user=user, **kwargs)
+        self._limit_assignees(user)
+
+    def run_service(self) -> ErrorAssignment:
+        data = self.cleaned_data
+        return workflow.assign(
+            error=self.error,
+            assignee=data["assignee"],
+            by=self.user,
+            notes=data["notes"],
+            due_date=data["due_date"],
+        )
+
+
+class EscalateForm(WorkflowForm):
+    escalated_to = UserChoiceField(queryset=User.objects.none(), label="Escalate to")
+    level = forms.ChoiceField(choices=EscalationLevel.choices, initial=EscalationLevel.MEDIUM)
+    reason = forms.CharField(
+        max_length=workflow.REASON_MAX, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, error: Error, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, error=error, user=user, **kwargs)
+        self.fields["escalated_to"].queryset = roles.escalation_targets(user)
+
+    def run_service(self) -> ErrorEscalation:
+        data = self.cleaned_data
+        return workflow.escalate(
+            error=self.error,
+            to=data["escalated_to"],
+            by=self.user,
+            reason=data["reason"],
+            level=data["level"],
+        )
+
+
+class AcknowledgeForm(WorkflowForm):
+    """Acknowledge one of the escalations of this error that wait for me."""
+
+    escalation = forms.ModelChoiceField(
+        queryset=ErrorEscalation.objects.none(), widget=forms.HiddenInput
+    )
+
+    def __init__(self, *args: Any, error: Error, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, error=error, user=user, **kwargs)
+        self.fields["escalation"].queryset = ErrorEscalation.objects.filter(
+            error=error, escalated_to=user, acknowledged_at__isnull=True
+        )
+
+    def run_service(self) -> ErrorEscalation:
+        return workflow.acknowledge(escalation=self.cleaned_data["escalation"], by=self.user)
+
+
+class ResolutionFields(forms.Form):
+    """The fields of a resolution, shared by ResolveForm and BulkResolveForm."""
+
+    resolution_type = forms.ModelChoiceField(queryset=ResolutionType.objects.filter(is_active=True))
+    description = forms.CharField(
+        max_length=workflow.RESOLUTION_TEXT_MAX, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    steps_taken = forms.CharField(
+        required=False,
+        max_length=workflow.RESOLUTION_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required when the resolution type requires testing: how was it tested?",
+    )
+    prevention_measures = forms.CharField(
+        required=False,
+        max_length=workflow.RESOLUTION_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    requires_code_change = forms.BooleanField(required=False)
+    requires_documentation = forms.BooleanField(required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        resolution_type = data.get("resolution_type")
+        if resolution_type and resolution_type.requires_testing and not data.get("steps_taken"):
+            self.add_error(
+                "steps_taken",
+                f"“{resolution_type}” requires testing: say how the fix was tested.",
+            )
+        return data
+
+    def resolution_kwargs(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "resolution_type": data["resolution_type"],
+            "description": data["description"],
+            "steps_taken": data["steps_taken"],
+            "prevention_measures": data["prevention_measures"],
+            "requires_code_change": data["requires_code_change"],
+            "requires_documentation": data["requires_documentation"],
+        }
+
+
+class ResolveForm(WorkflowForm, ResolutionFields):
+    def run_service(self) -> ErrorResolution:
+        return workflow.resolve(error=self.error, by=self.user, **self.resolution_kwargs())
+
+
+def duplicate_candidates(error: Error) -> QuerySet[Error]:
+    """Errors `error` may be marked a duplicate of: same project, not duplicates, not itself."""
+    return (
+        Error.objects.filter(project_id=error.project_id)
+        .exclude(status=ErrorStatus.DUPLICATE)
+        .exclude(pk=error.pk)
+        .order_by("-last_seen")
+    )
+
+
+class ErrorChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Error) -> str:
+        return f"{obj.title} ({obj.culprit})" if obj.culprit else obj.title
+
+
+class MarkDuplicateForm(WorkflowForm):
+    """Pick the primary among this project's errors; `q` narrows the shown candidates.
+
+    Validation accepts any valid primary; only the choices rendered are limited to the
+    `DUPLICATE_CANDIDATES_SHOWN` most recent matches of `q` (title, culprit, exception
+    type, message), so a project with thousands of errors still renders a short list.
+    Bind it to GET data with just `q` to search, to POST data to submit.
+    """
+
+    q = forms.CharField(required=False, max_length=200, label="Search", widget=forms.SearchInput())
+    primary = ErrorChoiceField(
+        queryset=Error.objects.none(), label="Duplicate of", widget=forms.RadioSelect
+    )
+    similarity_reason = forms.CharField(
+        required=False,
+        max_length=workflow.SIMILARITY_REASON_MAX,
+        label="Why they are the same",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, error: Error, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, error=error, user=user, **kwargs)
+        field = self.fields["primary"]
+        field.queryset = duplicate_candidates(error)
+        field.widget.choices = [(e.pk, field.label_from_instance(e)) for e in self.candidates()]
+
+    @property
+    def search_text(self) -> str:
+        raw = self.data.get(self.add_prefix("q")) if self.is_bound else self.initial.get("q")
+        return (raw or "").strip()[:200]
+
+    def candidates(self) -> list[Error]:
+        candidates = duplicate_candidates(self.error)
+        if text := self.search_text:
+            candidates = candidates.filter(
+                Q(title__icontains=text)
+                | Q(culprit__icontains=text)
+                | Q(exception_type__icontains=text)
+                | Q(message__icontains=text)
+            )
+        return list(candidates.only("pk", "title", "culprit")[:DUPLICATE_CANDIDATES_SHOWN])
+
+    def run_service(self) -> ErrorDuplicate:
+        data = self.cleaned_data
+        return workflow.mark_duplicate(
+            duplicate=self.error,
+            primary=data["primary"],
+            by=self.user,
+            reason=data["similarity_reason"],
+        )
+
+
+class BulkForm(ServiceForm):
+    """Errors ticked in the inbox (checkboxes named `error_ids`) and the acting user.
+
+    `submit()` returns the service's (done, refused) lists, or None when the form is
+    invalid.
+    """
+
+    error_ids = forms.ModelMultipleChoiceField(
+        queryset=Error.objects.all(),
+        widget=forms.MultipleHiddenInput,
+        error_messages={"required": "Select at least one error."},
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def selected_ids(self) -> list[UUID]:
+        return [error.pk for error in self.cleaned_data["error_ids"]]
+
+
+class BulkAssignForm(BulkForm, AssignmentFields):
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, user=user, **kwargs)
+        self._limit_assignees(user)
+
+    def run_service(self) -> workflow.BulkResult:
+        data = self.cleaned_data
+        return workflow.bulk_assign(
+            error_ids=self.selected_ids(),
+            assignee=data["assignee"],
+            by=self.user,
+            notes=data["notes"],
+            due_date=data["due_date"],
+        )
+
+
+class BulkResolveForm(BulkForm, ResolutionFields):
+    def run_service(self) -> workflow.BulkResult:
+        return workflow.bulk_resolve(
+            error_ids=self.selected_ids(), by=self.user, **self.resolution_kwargs()
+        )
+
+
+class BulkIgnoreForm(BulkForm):
+    def run_service(self) -> workflow.BulkResult:
+        return workflow.bulk_ignore(error_ids=self.selected_ids(), by=self.user)

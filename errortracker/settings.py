@@ -169,17 +169,26 @@ if not DEBUG:
 if os.environ.get("SECURE_PROXY_SSL_HEADER"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Email (Django 6.1 MAILERS): console by default; SMTP when EMAIL_HOST is set.
-if os.environ.get("EMAIL_HOST"):
+# Email (Django 6.1 MAILERS). Development prints emails to the console; production
+# (DEBUG off) sends through SMTP at EMAIL_HOST (default localhost:25). EMAIL_BACKEND
+# =console|smtp overrides either.
+_email_backend = os.environ.get("EMAIL_BACKEND") or (
+    "smtp" if os.environ.get("EMAIL_HOST") or not DEBUG else "console"
+)
+if _email_backend == "smtp":
     MAILERS = {
         "default": {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
-                "host": os.environ["EMAIL_HOST"],
-                "port": int(os.environ.get("EMAIL_PORT", "587")),
+                "host": os.environ.get("EMAIL_HOST", "localhost"),
+                "port": int(
+                    os.environ.get(
+                        "EMAIL_PORT", "25" if not os.environ.get("EMAIL_HOST") else "587"
+                    )
+                ),
                 "username": os.environ.get("EMAIL_HOST_USER", ""),
                 "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
-                "use_tls": env_bool("EMAIL_USE_TLS", True),
+                "use_tls": env_bool("EMAIL_USE_TLS", bool(os.environ.get("EMAIL_HOST"))),
                 "timeout": 10,
             },
         }

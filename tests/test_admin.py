@@ -56,14 +56,22 @@ def test_deactivate_action(admin_client):
 def test_deleting_a_type_in_use_is_refused_with_a_message(admin_client):
     resolution = factories.ErrorResolutionFactory()
     rtype = resolution.resolution_type
-    page = admin_client.get(reverse("admin:tracking_resolutiontype_delete", args=[rtype.pk]))
-    assert page.status_code == 200
-    assert b"would require deleting the following protected related objects" in page.content
-    response = admin_client.post(
-        reverse("admin:tracking_resolutiontype_delete", args=[rtype.pk]), {"post": "yes"}
-    )
-    assert response.status_code in (200, 403)
+    url = reverse("admin:tracking_resolutiontype_delete", args=[rtype.pk])
+    for response in (
+        admin_client.get(url, follow=True),
+        admin_client.post(url, {"post": "yes"}, follow=True),
+    ):
+        assert response.status_code == 200
+        assert b"is used by 1 resolution(s) and cannot be deleted" in response.content
+        assert b"Deactivate it instead" in response.content
     assert ResolutionType.objects.filter(pk=rtype.pk).exists()
+
+
+def test_deleting_an_unused_type_works(admin_client):
+    rtype = factories.ResolutionTypeFactory()
+    url = reverse("admin:tracking_resolutiontype_delete", args=[rtype.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    assert not ResolutionType.objects.filter(pk=rtype.pk).exists()
 
 
 def test_bulk_delete_keeps_types_in_use_and_says_so(admin_client):

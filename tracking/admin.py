@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import ProtectedError
 from django.http import HttpRequest
+from django.shortcuts import redirect
 
 from tracking import models
 
@@ -42,8 +43,22 @@ class ResolutionTypeAdmin(admin.ModelAdmin):
             queryset.filter(resolutions__isnull=False).distinct().values_list("name", flat=True)
         )
 
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        # Types that resolutions use are history: refuse with a clear way forward.
+        obj = self.get_object(request, object_id)
+        if obj is not None and obj.resolutions.exists():
+            count = obj.resolutions.count()
+            self.message_user(
+                request,
+                f"“{obj}” is used by {count} resolution(s) and cannot be deleted. "
+                "Deactivate it instead: it stays in the history and is no longer offered.",
+                messages.ERROR,
+            )
+            return redirect("admin:tracking_resolutiontype_change", obj.pk)
+        return super().delete_view(request, object_id, extra_context)
+
     def delete_model(self, request: HttpRequest, obj) -> None:
-        # The delete view already refuses protected rows; this guards direct calls.
+        # delete_view refuses protected rows; this guards direct calls.
         try:
             super().delete_model(request, obj)
         except ProtectedError:

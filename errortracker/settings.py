@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "tracking.middleware.HtmxMessagesMiddleware",
 ]
 
 ROOT_URLCONF = "errortracker.urls"

@@ -6,9 +6,16 @@ from tracking import views
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html"),
+        auth_views.LoginView.as_view(
+            template_name="registration/login.html", redirect_authenticated_user=True
+        ),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.LogoutView.as_view(), name="logout"),
     path("", views.inbox, name="inbox"),
+    path("errors/<uuid:error_id>/", views.error_detail, name="error_detail"),
+    path("me/", views.my_work, name="my_work"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("projects/", views.project_list, name="project_list"),
+    path("projects/<int:project_id>/", views.project_detail, name="project_detail"),
 ]

@@ -1,0 +1,196 @@
+// Behaviour for the triage pages. Loaded with `defer`; no inline scripts (CSP).
+// Everything here is an enhancement: every page works without it.
+(function () {
+  "use strict";
+
+  // Flash messages ------------------------------------------------------------
+  // Full pages render messages server-side; htmx responses carry them on HX-Trigger
+  // (see tracking/middleware.py) as a "messages" event with {items: [...]}.
+  function showMessage(level, text) {
+    var region = document.getElementById("messages");
+    if (!region) return;
+    var box = document.createElement("div");
+    box.className = "message message-" + (level || "info");
+    box.setAttribute("role", "status");
+    var span = document.createElement("span");
+    span.textContent = text;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "message-close";
+    close.setAttribute("data-dismiss-message", "");
+    close.setAttribute("aria-label", "Dismiss message");
+    close.textContent = "×";
+    box.appendChild(span);
+    box.appendChild(close);
+    region.appendChild(box);
+    if (level === "success" || level === "info") {
+      window.setTimeout(function () { box.remove(); }, 8000);
+    }
+  }
+
+  document.addEventListener("messages", function (event) {
+    var items = (event.detail && event.detail.items) || [];
+    items.forEach(function (item) { showMessage(item.level, item.message); });
+  });
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) return;
+    var dismiss = target.closest("[data-dismiss-message]");
+    if (dismiss) {
+      dismiss.parentElement.remove();
+      return;
+    }
+    var copy = target.closest("[data-copy]");
+    if (copy) {
+      copyText(copy);
+      return;
+    }
+    if (target.closest("[data-shortcuts-open]")) {
+      openShortcuts();
+    }
+  });
+
+  function copyText(button) {
+    var text = button.getAttribute("data-copy");
+    if (!navigator.clipboard) return;
+    navigator.clipboard.writeText(text).then(function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      window.setTimeout(function () { button.textContent = label; }, 1500);
+    }, function () { /* clipboard refused (insecure context): the DSN stays selectable */ });
+  }
+
+  // Bulk selection --------------------------------------------------------------
+  function rowCheckboxes() {
+    return Array.prototype.slice.call(
+      document.querySelectorAll('#results input[data-row-select]'));
+  }
+
+  function updateSelection() {
+    var boxes = rowCheckboxes();
+    var checked = boxes.filter(function (box) { return box.checked; }).length;
+    var bar = document.querySelector("[data-bulk-bar]");
+    if (bar) {
+      bar.classList.toggle("has-selection", checked > 0);
+      var count = bar.querySelector("[data-selected-count]");
+      if (count) {
+        count.textContent = checked === 0 ? "No errors selected"
+          : checked + (checked === 1 ? " error selected" : " errors selected");
+      }
+    }
+    var all = document.querySelector("#results [data-select-all]");
+    if (all) {
+      all.checked = boxes.length > 0 && checked === boxes.length;
+      all.indeterminate = checked > 0 && checked < boxes.length;
+    }
+    boxes.forEach(function (box) {
+      var row = box.closest("[data-row]");
+      if (row) row.classList.toggle("is-selected", box.checked);
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) return;
+    if (target.matches("[data-select-all]")) {
+      rowCheckboxes().forEach(function (box) { box.checked = target.checked; });
+      updateSelection();
+    } else if (target.matches("[data-row-select]")) {
+      updateSelection();
+    }
+  });
+
+  // Inbox keyboard: j/k move, Enter opens, x selects, / searches, ? lists them. ----
+  var currentRow = -1;
+
+  function rows() {
+    return Array.prototype.slice.call(document.querySelectorAll("#results [data-row]"));
+  }
+
+  function setCurrent(index, focus) {
+    var all = rows();
+    if (all.length === 0) return;
+    currentRow = Math.max(0, Math.min(index, all.length - 1));
+    all.forEach(function (row, i) { row.classList.toggle("is-current", i === currentRow); });
+    var link = all[currentRow].querySelector("[data-row-link]");
+    if (focus && link) {
+      link.focus({ preventScroll: true });
+      all[currentRow].scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function openShortcuts() {
+    var dialog = document.getElementById("shortcuts-dialog");
+    if (dialog && !dialog.open) dialog.showModal();
+  }
+
+  function isTyping(target) {
+    if (!(target instanceof Element)) return false;
+    return target.isContentEditable || target.matches("input, select, textarea");
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (!document.getElementById("results")) return;
+    var dialog = document.getElementById("shortcuts-dialog");
+    if (dialog && dialog.open) return;
+    if (isTyping(event.target)) {
+      if (event.key === "Escape") event.target.blur();
+      return;
+    }
+    switch (event.key) {
+      case "j":
+        setCurrent(currentRow + 1, true);
+        break;
+      case "k":
+        setCurrent(currentRow <= 0 ? 0 : currentRow - 1, true);
+        break;
+      case "x": {
+        var row = rows()[currentRow];
+        var box = row && row.querySelector("[data-row-select]");
+        if (!box) return;
+        box.checked = !box.checked;
+        updateSelection();
+        break;
+      }
+      case "Enter": {
+        // A focused link or button already does the right thing on Enter.
+        if (event.target instanceof Element && event.target.closest("a, button, summary")) return;
+        var current = rows()[currentRow];
+        var link = current && current.querySelector("[data-row-link]");
+        if (!link) return;
+        link.click();
+        break;
+      }
+      case "/": {
+        var search = document.getElementById("id_q");
+        if (!search) return;
+        search.focus();
+        search.select();
+        break;
+      }
+      case "?":
+        openShortcuts();
+        break;
+      default:
+        return;
+    }
+    event.preventDefault();
+  });
+
+  document.addEventListener("focusin", function (event) {
+    var target = event.target;
+    if (!(target instanceof Element)) return;
+    var row = target.closest("#results [data-row]");
+    if (row) setCurrent(rows().indexOf(row), false);
+  });
+
+  // New results: the old row positions and selection no longer apply.
+  function resetRows() {
+    currentRow = -1;
+    updateSelection();
+  }
+  document.addEventListener("htmx:afterSettle", resetRows);
+  document.addEventListener("htmx:historyRestore", resetRows);
+})();

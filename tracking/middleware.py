@@ -1,0 +1,41 @@
+"""Flash messages for htmx requests.
+
+An htmx swap replaces only part of the page, so the messages block in base.html is
+never re-rendered; instead the messages ride on the HX-Trigger header as a
+"messages" event, and static/js/app.js shows them in the same place.
+"""
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django_htmx.http import trigger_client_event
+
+
+class HtmxMessagesMiddleware:
+    """Must sit after MessageMiddleware and HtmxMiddleware in settings.MIDDLEWARE."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not getattr(request, "htmx", False):
+            return response
+        # A redirect (or an htmx-driven navigation) renders a whole page next, with
+        # the messages in it; reading them now would lose them.
+        if 300 <= response.status_code < 400 or any(
+            header in response for header in ("HX-Redirect", "HX-Location", "HX-Refresh")
+        ):
+            return response
+        storage = messages.get_messages(request)
+        # A full page (e.g. htmx restoring history) already rendered them in its HTML.
+        if storage.used:
+            return response
+        pending = [
+            {"level": message.level_tag or "info", "message": str(message.message)}
+            for message in storage
+        ]
+        if pending:
+            trigger_client_event(response, "messages", {"items": pending})
+        return response

@@ -1,0 +1,163 @@
+"""Template helpers for the triage pages: relative times and server-rendered SVG charts.
+
+Charts are plain SVG built here (no chart library, nothing from a CDN), sized by
+viewBox so CSS decides their width; colours come from CSS classes, which keeps
+them right in dark mode and needs no inline style (CSP: style-src 'self').
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django import template
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+register = template.Library()
+
+
+@register.simple_tag
+def reltime(value: datetime | None) -> SafeString | str:
+    """ "3 hours ago", with the exact time as a tooltip and machine-readable attribute."""
+    if value is None:
+        return "—"
+    local = timezone.localtime(value)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        value.isoformat(),
+        local.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        naturaltime(value),
+    )
+
+
+@register.filter
+def duration(value: timedelta | None) -> str:
+    """A coarse human duration: "45 min", "5.2 h", "3.1 days"."""
+    if value is None:
+        return "—"
+    seconds = value.total_seconds()
+    if seconds < 3600:
+        return f"{max(seconds / 60, 0):.0f} min"
+    if seconds < 86400 * 2:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+@register.simple_tag
+def sparkline(values: Sequence[int], label: str = "Occurrences per day") -> SafeString:
+    """A small bar sparkline, one bar per day, tallest bar = the busiest day."""
+    count = len(values)
+    peak = max(values, default=0)
+    width, height, gap = 4, 20, 1
+    if peak == 0:
+        bars = format_html(
+            '<line x1="0" y1="{}" x2="{}" y2="{}" class="spark-base"/>',
+            height - 0.5,
+            count * width,
+            height - 0.5,
+        )
+    else:
+        bars = format_html_join(
+            "",
+            '<rect x="{}" y="{}" width="{}" height="{}" class="{}"/>',
+            (
+                (
+                    index * width,
+                    height - bar_height,
+                    width - gap,
+                    bar_height,
+                    "spark-bar" if value else "spark-zero",
+                )
+                for index, value in enumerate(values)
+                for bar_height in [max(round(value / peak * height, 1), 1)]
+            ),
+        )
+    return format_html(
+        '<svg class="sparkline" viewBox="0 0 {} {}" width="{}" height="{}" role="img" '
+        'aria-label="{}: {} in {} days"><title>{} in the last {} days</title>{}</svg>',
+        count * width,
+        height,
+        count * width,
+        height,
+        label,
+        sum(values),
+        count,
+        sum(values),
+        count,
+        bars,
+    )
+
+
+@register.simple_tag
+def column_chart(
+    values: Sequence[float], days: Sequence[date] | None = None, label: str = "Occurrences"
+) -> SafeString:
+    """Columns over time, one per day, each with a tooltip of its day and value."""
+    count = len(values)
+    peak = max(values, default=0) or 1
+    width, height = 10, 60
+    days = days or [None] * count
+    columns = format_html_join(
+        "",
+        '<rect x="{}" y="{}" width="{}" height="{}" class="{}"><title>{}: {}</title></rect>',
+        (
+            (
+                index * width + 1,
+                height - bar_height,
+                width - 2,
+                bar_height,
+                "col-bar" if value else "col-zero",
+                day.strftime("%b %-d") if day else index + 1,
+                _number(value),
+            )
+            for index, (value, day) in enumerate(zip(values, days, strict=True))
+            for bar_height in [max(round(value / peak * (height - 2), 1), 1)]
+        ),
+    )
+    return format_html(
+        '<svg class="column-chart" viewBox="0 0 {} {}" preserveAspectRatio="none" '
+        'role="img" aria-label="{}: {} over {} days, peak {} a day">{}</svg>',
+        count * width,
+        height,
+        label,
+        _number(sum(values)),
+        count,
+        _number(max(values, default=0)),
+        columns,
+    )
+
+
+@register.simple_tag
+def meter_bar(value: float, peak: float, css_class: str = "") -> SafeString:
+    """One horizontal bar, as a fraction of `peak`; the number is written beside it."""
+    fraction = (value / peak) if peak else 0
+    return format_html(
+        '<svg class="meter-bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">'
+        '<rect x="0" y="0" width="100" height="10" class="meter-track"/>'
+        '<rect x="0" y="0" width="{}" height="10" class="meter-fill {}"/></svg>',
+        round(max(fraction * 100, 1 if value else 0), 2),
+        css_class,
+    )
+
+
+@register.filter
+def peak(bars: Sequence[Any]) -> float:
+    return max((bar.value for bar in bars), default=0)
+
+
+@register.filter
+def peak_seconds(rows: Sequence[Any]) -> float:
+    return max((row.mean.total_seconds() for row in rows), default=0)
+
+
+@register.filter
+def values_of(bars: Sequence[Any]) -> list[float]:
+    return [bar.value for bar in bars]
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)

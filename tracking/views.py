@@ -1,26 +1,54 @@
-"""Page views. Thin: selectors read, services write, templates render.
+"""Page views. Thin: selectors read, services write (through tracking.forms), templates render.
 
 A page answers an htmx request that targets one of its partials with just that
 partial (`"page.html#name"`), and anything else (a plain request, a reload, htmx
 restoring history) with the whole page, so every URL works without JavaScript.
+
+Workflow actions post to their own URLs (`error_action`, `inbox_bulk`). A plain post
+redirects back with a message (POST-redirect-GET). An htmx post gets back only what
+changed: the action panel plus out-of-band copies of the header, the sections the
+action touched and the timeline (or, in the inbox, the result rows and the bulk bar).
+A refusal re-renders the form with its message in place, with HTTP 200 so htmx 2
+swaps it. A role that may not take the action at all gets 403, whatever the form says.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.core.exceptions import PermissionDenied as Forbidden
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from tracking import selectors
-from tracking.filters import ErrorFilter
-from tracking.models import Error, ErrorStatus, Project
+from tracking import roles, selectors
+from tracking.filters import ASSIGNEE_ME, ASSIGNEE_NONE, ErrorFilter
+from tracking.forms import (
+    AcknowledgeForm,
+    AssignForm,
+    BulkAssignForm,
+    BulkForm,
+    BulkIgnoreForm,
+    BulkResolveForm,
+    EscalateForm,
+    MarkDuplicateForm,
+    ResolveForm,
+    WorkflowForm,
+)
+from tracking.models import Error, ErrorAssignment, ErrorEscalation, ErrorStatus, Project
+from tracking.roles import Action
+from tracking.services import workflow
+from tracking.services.errors import DomainError, PermissionDenied
 
 
 def htmx_target(request: HttpRequest) -> str | None:
@@ -31,6 +59,13 @@ def htmx_target(request: HttpRequest) -> str | None:
     return htmx.target
 
 
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    """403 with the reason: plain text for htmx (app.js shows it), Django's page otherwise."""
+    if getattr(request, "htmx", False):
+        return HttpResponseForbidden(exc.message, content_type="text/plain; charset=utf-8")
+    raise Forbidden(exc.message)
+
+
 class LogoutView(auth_views.LogoutView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().post(request, *args, **kwargs)
@@ -38,18 +73,58 @@ class LogoutView(auth_views.LogoutView):
         return response
 
 
-@require_GET
-@vary_on_headers("HX-Request", "HX-Target")
-def inbox(request: HttpRequest) -> HttpResponse:
+# Inbox ----------------------------------------------------------------------------
+
+BULK_FORMS: dict[str, type[BulkForm]] = {
+    "assign": BulkAssignForm,
+    "resolve": BulkResolveForm,
+    "ignore": BulkIgnoreForm,
+}
+BULK_DONE_VERBS = {"assign": "assigned", "resolve": "resolved", "ignore": "ignored"}
+# A bulk report names this many refusals and counts the rest, so the message stays short.
+BULK_REFUSALS_NAMED = 3
+
+
+def _bulk_forms(
+    user: Any, *, people: list[tuple[str, str]], bound: BulkForm | None = None
+) -> dict[str, BulkForm]:
+    """The bulk bar's forms (unbound), with `bound` (a refused submission) in its place.
+
+    Each form gets its own id prefix: the bar shows assign and resolve fields together.
+    `people` are the filter's assignee choices, reused so the bar costs no extra query for
+    them; validation still runs against the form's own queryset.
+    """
+    forms: dict[str, BulkForm] = {
+        "assign": BulkAssignForm(user=user, auto_id="bulk-assign-%s", label_suffix=""),
+        "resolve": BulkResolveForm(user=user, auto_id="bulk-resolve-%s", label_suffix=""),
+    }
+    if bound is not None:
+        for name, form in forms.items():
+            if type(form) is type(bound):
+                forms[name] = bound
+    # Engineers assign only themselves (the form's queryset says the same).
+    assignees = people if roles.has_lead_powers(user) else [(str(user.pk), str(user))]
+    forms["assign"].fields["assignee"].widget.choices = assignees
+    return forms
+
+
+def _people_choices(filterset: ErrorFilter) -> list[tuple[str, str]]:
+    """The people of the filter's assignee select (active engineers and leads)."""
+    special = {"", ASSIGNEE_ME, ASSIGNEE_NONE}
+    choices = filterset.form.fields["assignee"].choices
+    return [(str(value), str(label)) for value, label in choices if value not in special]
+
+
+def _inbox_context(request: HttpRequest, params: QueryDict, *, inbox_url: str) -> dict[str, Any]:
+    """The inbox for the filters in `params` (the page's own query string, or the one a
+    bulk action came from), and `inbox_url`, where the bulk form sends people back."""
     now = timezone.now()
-    filterset = ErrorFilter(
-        request.GET, queryset=selectors.inbox_queryset(now=now), request=request
-    )
+    filterset = ErrorFilter(params, queryset=selectors.inbox_queryset(now=now), request=request)
     page = selectors.paginate_inbox(
         filterset.qs,
         sort=filterset.sort_key,
-        after=request.GET.get("after"),
-        before=request.GET.get("before"),
+        after=params.get("after"),
+        before=params.get("before"),
         page_size=selectors.INBOX_PAGE_SIZE,
     )
     sparklines = selectors.daily_series(
@@ -63,11 +138,24 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "errors": page.rows,
         "now": now,
         "sparkline_days": selectors.SPARKLINE_DAYS,
+        "inbox_params": params,
+        "inbox_url": inbox_url,
+        "selected_ids": frozenset(),
+        "can_bulk": roles.has_role(request.user),
     }
     if not page.rows:
         context.update(_inbox_empty_state(request, filterset))
+    return context
+
+
+@require_GET
+@vary_on_headers("HX-Request", "HX-Target")
+def inbox(request: HttpRequest) -> HttpResponse:
+    context = _inbox_context(request, request.GET, inbox_url=request.get_full_path())
     if htmx_target(request) == "results":
         return render(request, "tracking/inbox.html#results", context)
+    if context["can_bulk"]:
+        context["bulk_forms"] = _bulk_forms(request.user, people=_people_choices(context["filter"]))
     return render(request, "tracking/inbox.html", context)
 
 
@@ -83,6 +171,250 @@ def _inbox_empty_state(request: HttpRequest, filterset: ErrorFilter) -> dict[str
     }
 
 
+def _inbox_return_url(request: HttpRequest) -> str:
+    """The filtered inbox the bulk form was posted from.
+
+    Only the query string of `next` is kept, so it can never redirect off the inbox.
+    """
+    query = urlsplit(request.POST.get("next", "")).query
+    return reverse("inbox") + (f"?{query}" if query else "")
+
+
+def _selected_ids(request: HttpRequest) -> frozenset[uuid.UUID]:
+    selected = set()
+    for raw in request.POST.getlist("error_ids"):
+        try:
+            selected.add(uuid.UUID(raw))
+        except ValueError:
+            continue
+    return frozenset(selected)
+
+
+def bulk_report(verb: str, done: list[Error], refused: list[tuple[Error, str]]) -> str:
+    """ "12 resolved, 1 refused: “Title”: reason." """
+    text = f"{len(done)} {verb}"
+    if refused:
+        named = "; ".join(
+            f"“{error.title[:80]}”: {message}" for error, message in refused[:BULK_REFUSALS_NAMED]
+        )
+        rest = len(refused) - BULK_REFUSALS_NAMED
+        more = f"; and {rest} more" if rest > 0 else ""
+        text += f", {len(refused)} refused: {named}{more}"
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _report_bulk(
+    request: HttpRequest, action: str, done: list[Error], refused: list[tuple[Error, str]]
+) -> None:
+    if not refused:
+        level = messages.SUCCESS
+    elif done:
+        level = messages.WARNING
+    else:
+        level = messages.ERROR
+    messages.add_message(request, level, bulk_report(BULK_DONE_VERBS[action], done, refused))
+
+
+def _check_bulk_role(request: HttpRequest, action: str) -> None:
+    """Raise PermissionDenied before the form runs, so a forged post gets 403, not a form error."""
+    user = request.user
+    if not roles.has_role(user):
+        raise PermissionDenied(roles.NO_ROLE_MESSAGE)
+    assignee = request.POST.get("assignee")
+    if (
+        action == "assign"
+        and assignee
+        and assignee != str(user.pk)
+        and not roles.has_lead_powers(user)
+    ):
+        raise PermissionDenied("Only leads can assign errors to someone else.")
+
+
+@require_POST
+def inbox_bulk(request: HttpRequest) -> HttpResponse:
+    return_url = _inbox_return_url(request)
+    action = request.POST.get("action", "")
+    form_class = BULK_FORMS.get(action)
+    form: BulkForm | None = None
+    if form_class is None:
+        messages.error(request, "Choose what to do with the selected errors.")
+    else:
+        try:
+            _check_bulk_role(request, action)
+            form = form_class(
+                request.POST, user=request.user, auto_id=f"bulk-{action}-%s", label_suffix=""
+            )
+            result = form.submit()
+        except PermissionDenied as exc:
+            return _forbidden(request, exc)
+        if result is not None:
+            _report_bulk(request, action, *result)
+            form = None
+        elif not getattr(request, "htmx", False):
+            # Without JavaScript the bar is not re-rendered in place: say why in a message.
+            for field, errors in form.errors.items():
+                label = form.fields[field].label if field in form.fields else None
+                for message in errors:
+                    text = f"{label or field.replace('_', ' ').capitalize()}: {message}"
+                    messages.error(request, message if field == "__all__" else text)
+    if not getattr(request, "htmx", False):
+        return redirect(return_url)
+    context = _inbox_context(request, QueryDict(urlsplit(return_url).query), inbox_url=return_url)
+    # Rows that still match keep their tick; rows that left the filter are gone.
+    context["selected_ids"] = _selected_ids(request)
+    context["bulk_forms"] = _bulk_forms(
+        request.user, people=_people_choices(context["filter"]), bound=form
+    )
+    context["bulk_open"] = action if form is not None else ""
+    return render(request, "tracking/inbox.html#bulk_response", context)
+
+
+# Error page -----------------------------------------------------------------------
+
+# The forms of the actions that take input, and the services of the one-button ones.
+ACTION_FORMS: dict[Action, type[WorkflowForm]] = {
+    Action.ASSIGN: AssignForm,
+    Action.ESCALATE: EscalateForm,
+    Action.ACKNOWLEDGE: AcknowledgeForm,
+    Action.RESOLVE: ResolveForm,
+    Action.MARK_DUPLICATE: MarkDuplicateForm,
+}
+# Acknowledge forms sit on each escalation, not in the action panel.
+PANEL_FORMS = (Action.ASSIGN, Action.ESCALATE, Action.RESOLVE, Action.MARK_DUPLICATE)
+BUTTON_ACTIONS: dict[Action, Callable[..., Any]] = {
+    Action.TAKE: lambda *, error, by: workflow.take(error=error, by=by),
+    Action.UNASSIGN: lambda *, error, by: workflow.unassign(error=error, by=by),
+    Action.REOPEN: lambda *, error, by: workflow.reopen(error=error, by=by),
+    Action.IGNORE: lambda *, error, by: workflow.ignore(error=error, by=by),
+    Action.UNIGNORE: lambda *, error, by: workflow.unignore(error=error, by=by),
+    Action.UNMARK_DUPLICATE: lambda *, error, by: workflow.unmark_duplicate(duplicate=error, by=by),
+}
+# Besides the header, the action panel and the timeline: the sections each action changes.
+CHANGED_SECTIONS: dict[Action, frozenset[str]] = {
+    Action.ASSIGN: frozenset({"assignments"}),
+    Action.TAKE: frozenset({"assignments"}),
+    Action.UNASSIGN: frozenset({"assignments"}),
+    Action.ESCALATE: frozenset({"escalations"}),
+    Action.ACKNOWLEDGE: frozenset({"escalations"}),
+    Action.RESOLVE: frozenset({"resolutions"}),
+    Action.REOPEN: frozenset(),
+    Action.IGNORE: frozenset(),
+    Action.UNIGNORE: frozenset(),
+    # Marking deactivates the duplicate's assignment.
+    Action.MARK_DUPLICATE: frozenset({"duplicates", "assignments"}),
+    Action.UNMARK_DUPLICATE: frozenset({"duplicates"}),
+}
+
+
+def _auto_id(action: Action) -> str:
+    # Several forms share the page; distinct ids keep every label pointing at its field.
+    return f"{action.value.replace('_', '-')}-%s"
+
+
+@dataclass
+class ActionOutcome:
+    """What a posted action did: the service's result, or the form / message that refused it."""
+
+    action: Action
+    result: Any = None
+    form: WorkflowForm | None = None
+    refusal: str = ""
+
+
+def _action_forms(
+    request: HttpRequest, error: Error, allowed: frozenset[Action], outcome: ActionOutcome | None
+) -> dict[str, WorkflowForm]:
+    forms: dict[str, WorkflowForm] = {}
+    for action in PANEL_FORMS:
+        if action not in allowed:
+            continue
+        if outcome is not None and outcome.form is not None and outcome.action is action:
+            forms[action.value] = outcome.form
+            continue
+        initial = {"q": request.GET.get("q", "")} if action is Action.MARK_DUPLICATE else None
+        forms[action.value] = ACTION_FORMS[action](
+            error=error,
+            user=request.user,
+            initial=initial,
+            auto_id=_auto_id(action),
+            label_suffix="",
+        )
+    _share_people_choices(forms, request.user)
+    return forms
+
+
+def _share_people_choices(forms: dict[str, WorkflowForm], user: Any) -> None:
+    """Render the assign and escalate selects from one query of the people who can be
+    assigned, instead of one (or two) per select. Validation still runs against each
+    form's own queryset, so what is accepted does not change."""
+    people_fields = [
+        (form.fields[name], exclude_self)
+        for action, name, exclude_self in (
+            (Action.ASSIGN, "assignee", False),
+            (Action.ESCALATE, "escalated_to", True),
+        )
+        if (form := forms.get(action.value)) is not None
+    ]
+    if not people_fields:
+        return
+    people = list(roles.assignable_users())
+    for field, exclude_self in people_fields:
+        choices = [("", field.empty_label)] if field.empty_label is not None else []
+        choices += [
+            (str(person.pk), field.label_from_instance(person))
+            for person in people
+            if not (exclude_self and person.pk == user.pk)
+        ]
+        field.widget.choices = choices
+
+
+def _form_errors_text(form: WorkflowForm) -> str:
+    return " ".join(message for errors in form.errors.values() for message in errors)
+
+
+# What the timeline shows of an activity's details, in this order; ids are left out.
+TIMELINE_DETAIL_LABELS = {
+    "assignee": "Assignee",
+    "previous_assignee": "Previously",
+    "unassigned": "Unassigned",
+    "due_date": "Due",
+    "to": "To",
+    "level": "Level",
+    "from": "Was",
+    "resolution_type": "Type",
+    "primary": "Duplicate of",
+    "duplicate": "Duplicate",
+    "repointed_from": "Re-pointed from",
+    "escalated_by": "Escalated by",
+    "reason": "Reason",
+    "description": "Description",
+    "notes": "Notes",
+}
+
+
+def _detail_text(key: str, value: Any) -> Any:
+    if isinstance(value, dict):
+        return value.get("name") or value.get("title") or ""
+    if key == "due_date" and isinstance(value, str):
+        try:
+            return timezone.localtime(datetime.fromisoformat(value)).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return value
+    return value
+
+
+def _timeline(error: Error) -> list[Any]:
+    activities = selectors.timeline_for(error)
+    for activity in activities:
+        details = activity.details if isinstance(activity.details, dict) else {}
+        activity.detail_items = [
+            (label, text)
+            for key, label in TIMELINE_DETAIL_LABELS.items()
+            if (text := _detail_text(key, details.get(key))) not in (None, "", [])
+        ]
+    return activities
+
+
 def _occurrences(request: HttpRequest, error: Error) -> selectors.KeysetPage:
     return selectors.occurrences_page(
         error,
@@ -92,33 +424,79 @@ def _occurrences(request: HttpRequest, error: Error) -> selectors.KeysetPage:
     )
 
 
-def error_page_context(request: HttpRequest, error: Error) -> dict[str, Any]:
-    """Everything the error page shows; actions re-render parts of it from this too."""
+def error_page_context(
+    request: HttpRequest,
+    error: Error,
+    *,
+    outcome: ActionOutcome | None = None,
+    with_occurrences: bool = True,
+) -> dict[str, Any]:
+    """Everything the error page shows; actions re-render parts of it from this too.
+
+    `outcome` is a refused action: its bound form replaces the blank one, or, when the
+    form is not in the panel (acknowledge, or an action no longer offered), its message
+    shows at the top of the panel.
+    """
     duplicates = selectors.duplicates_for(error)
     today = selectors.utc_today()
     chart = selectors.daily_series([error.pk], days=selectors.CHART_DAYS, today=today)[error.pk]
+    assignments = selectors.assignments_for(error)
+    escalations = selectors.escalations_for(error)
+    active_assignment = next((a for a in assignments if a.is_active), None)
+    allowed = roles.allowed_actions(
+        request.user, error, active_assignment=active_assignment, escalations=escalations
+    )
+    action_forms = _action_forms(request, error, allowed, outcome)
+    refusal = ""
+    open_action = ""
+    if outcome is not None:
+        refusal = outcome.refusal
+        if outcome.form is not None:
+            if action_forms.get(outcome.action.value) is outcome.form:
+                open_action = outcome.action.value
+            else:
+                refusal = _form_errors_text(outcome.form)
+    elif request.method == "GET" and "q" in request.GET:
+        # A search for duplicate candidates without JavaScript reloads the page.
+        open_action = Action.MARK_DUPLICATE.value
     return {
         "error": error,
         "now": timezone.now(),
         "regressed": error.regressed_at is not None and error.status == ErrorStatus.UNRESOLVED,
-        "assignments": selectors.assignments_for(error),
-        "escalations": selectors.escalations_for(error),
+        "overdue": bool(error.is_overdue) and error.status == ErrorStatus.UNRESOLVED,
+        "assignments": assignments,
+        "escalations": escalations,
         "resolutions": selectors.resolutions_for(error),
         "duplicates": duplicates,
         "combined_count": error.occurrence_count + duplicates.duplicates_occurrence_count,
-        "timeline": selectors.timeline_for(error),
+        "timeline": _timeline(error),
         "affected": selectors.affected_users(error),
         "chart": chart,
         "chart_days": selectors.series_days(days=selectors.CHART_DAYS, today=today),
-        "occurrences": _occurrences(request, error),
+        "occurrences": _occurrences(request, error) if with_occurrences else None,
+        "allowed": allowed,
+        "action_forms": action_forms,
+        "refusal": refusal,
+        "open_action": open_action,
     }
 
 
 @require_GET
 @vary_on_headers("HX-Request", "HX-Target")
 def error_detail(request: HttpRequest, error_id: uuid.UUID) -> HttpResponse:
+    target = htmx_target(request)
+    if target == "duplicate-candidates":
+        error = get_object_or_404(Error, pk=error_id)
+        form = MarkDuplicateForm(
+            initial={"q": request.GET.get("q", "")},
+            error=error,
+            user=request.user,
+            auto_id=_auto_id(Action.MARK_DUPLICATE),
+            label_suffix="",
+        )
+        return render(request, "tracking/error_detail.html#duplicate_candidates", {"form": form})
     error = selectors.error_for_page(error_id, now=timezone.now())
-    if htmx_target(request) == "occurrences":
+    if target == "occurrences":
         return render(
             request,
             "tracking/error_detail.html#occurrences",
@@ -127,9 +505,121 @@ def error_detail(request: HttpRequest, error_id: uuid.UUID) -> HttpResponse:
     return render(request, "tracking/error_detail.html", error_page_context(request, error))
 
 
+def _check_action_role(request: HttpRequest, action: Action, error: Error) -> None:
+    """Raise PermissionDenied when the user's role may not take `action` on `error`.
+
+    The services check again on the locked row; checking first means a forged post
+    gets 403 even when its form would not validate (an engineer's assign form offers
+    only themselves). Refusals about the error's state are left to the form, which
+    shows the service's message.
+    """
+    active_assignment = None
+    escalation = None
+    if action in (Action.TAKE, Action.UNASSIGN):
+        active_assignment = ErrorAssignment.objects.filter(error=error, is_active=True).first()
+    if action is Action.ACKNOWLEDGE:
+        try:
+            escalation_id = uuid.UUID(request.POST.get("escalation", ""))
+        except ValueError:
+            escalation_id = None
+        escalation = ErrorEscalation.objects.filter(error=error, pk=escalation_id).first()
+    try:
+        roles.check(
+            request.user,
+            action,
+            error,
+            active_assignment=active_assignment,
+            escalation=escalation,
+        )
+    except PermissionDenied:
+        raise
+    except DomainError:
+        pass
+
+
+def _run_action(request: HttpRequest, action: Action, error: Error) -> ActionOutcome:
+    form_class = ACTION_FORMS.get(action)
+    if form_class is None:
+        try:
+            result = BUTTON_ACTIONS[action](error=error, by=request.user)
+        except PermissionDenied:
+            raise
+        except DomainError as exc:
+            return ActionOutcome(action, refusal=exc.message)
+        return ActionOutcome(action, result=result)
+    form = form_class(
+        request.POST, error=error, user=request.user, auto_id=_auto_id(action), label_suffix=""
+    )
+    result = form.submit()
+    if result is None:
+        return ActionOutcome(action, form=form)
+    return ActionOutcome(action, result=result)
+
+
+def _success_message(action: Action, result: Any, user: Any) -> str:
+    if action in (Action.ASSIGN, Action.TAKE):
+        if result.assigned_to_id == user.pk:
+            return "Assigned to you."
+        return f"Assigned to {result.assigned_to}."
+    if action is Action.ESCALATE:
+        return f"Escalated to {result.escalated_to} ({result.get_escalation_level_display()})."
+    if action is Action.RESOLVE:
+        return f"Resolved as {result.resolution_type}."
+    if action is Action.MARK_DUPLICATE:
+        return f"Marked as a duplicate of “{result.primary_error.title}”."
+    return {
+        Action.UNASSIGN: "Unassigned.",
+        Action.ACKNOWLEDGE: "Escalation acknowledged.",
+        Action.REOPEN: "Reopened.",
+        Action.IGNORE: "Ignored: new events are counted but do not reopen it.",
+        Action.UNIGNORE: "No longer ignored.",
+        Action.UNMARK_DUPLICATE: "No longer marked as a duplicate.",
+    }[action]
+
+
+@require_POST
+def error_action(request: HttpRequest, error_id: uuid.UUID, action: str) -> HttpResponse:
+    try:
+        action = Action(action)
+    except ValueError:
+        raise Http404("No such action.") from None
+    error = selectors.error_for_page(error_id, now=timezone.now())
+    try:
+        _check_action_role(request, action, error)
+        outcome = _run_action(request, action, error)
+    except PermissionDenied as exc:
+        return _forbidden(request, exc)
+    is_htmx = getattr(request, "htmx", False)
+
+    if outcome.result is None:
+        # Refused: the form again, with its message, in place. 200 so that htmx swaps it.
+        error = selectors.error_for_page(error_id, now=timezone.now())
+        context = error_page_context(request, error, outcome=outcome, with_occurrences=not is_htmx)
+        if is_htmx:
+            return render(request, "tracking/error_detail.html#actions", context)
+        return render(request, "tracking/error_detail.html", context)
+
+    messages.success(request, _success_message(action, outcome.result, request.user))
+    if not is_htmx:
+        return redirect(reverse("error_detail", args=[error.pk]) + "#actions")
+    error = selectors.error_for_page(error_id, now=timezone.now())
+    context = error_page_context(request, error, with_occurrences=False)
+    context["changed"] = CHANGED_SECTIONS[action]
+    return render(request, "tracking/error_detail.html#action_response", context)
+
+
+# My work and the rest -------------------------------------------------------------
+
+
 @require_GET
 def my_work(request: HttpRequest) -> HttpResponse:
     work = selectors.my_work(request.user, now=timezone.now())
+    # Assignments stay active when an error is resolved or ignored (a regression goes
+    # back to its owner), so open work, and what can be overdue, is unresolved errors.
+    work = replace(
+        work,
+        assignments=[a for a in work.assignments if a.error.status == ErrorStatus.UNRESOLVED],
+    )
     return render(request, "tracking/my_work.html", {"work": work})
 
 

@@ -33,6 +33,29 @@
     items.forEach(function (item) { showMessage(item.level, item.message); });
   });
 
+  // Answers htmx does not swap (403, 5xx) and requests that never arrived: say so
+  // where messages go, instead of a button that silently does nothing. A 403 from an
+  // action carries its reason as plain text.
+  document.addEventListener("htmx:responseError", function (event) {
+    var xhr = event.detail.xhr;
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    var reason = xhr.status === 403 && type.indexOf("text/plain") === 0 ? xhr.responseText : "";
+    showMessage("error", reason ||
+      "That did not work (HTTP " + xhr.status + "). Reload the page and try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    showMessage("error", "The server could not be reached. Check the connection and try again.");
+  });
+
+  // Bulk bar menus: one open at a time, so two forms never stack over the table.
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!(menu instanceof Element) || !menu.matches("[data-bulk-menu]") || !menu.open) return;
+    document.querySelectorAll("[data-bulk-menu][open]").forEach(function (other) {
+      if (other !== menu) other.open = false;
+    });
+  }, true);
+
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (!(target instanceof Element)) return;

@@ -11,7 +11,7 @@ UV_VERSION := 0.13.9
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 BASE_PYTHON := $(shell (command -v pyenv >/dev/null && pyenv which python 2>/dev/null) || command -v python3.13 || command -v python3.12)
 
-.PHONY: help setup run demo test lint format check browser-deps postgres bench-ingest bench-pages serve
+.PHONY: help setup run test lint format browser-deps postgres serve bench-ingest bench-pages load-fault
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -52,3 +52,12 @@ test: setup postgres browser-deps lint  ## the whole test suite on PostgreSQL (w
 
 serve: setup  ## production server: gunicorn, DEBUG off (needs SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS)
 	scripts/serve
+
+bench-ingest: setup postgres  ## ingestion benchmark (docs/benchmarks.md)
+	$(PY) bench/ingest.py $(BENCH_ARGS)
+
+bench-pages: setup postgres  ## pages benchmark at volume (docs/benchmarks.md)
+	$(PY) bench/pages.py $(BENCH_ARGS)
+
+load-fault: setup postgres  ## load-and-fault test with a server restart (docs/benchmarks.md)
+	$(PY) bench/load_fault.py $(BENCH_ARGS)

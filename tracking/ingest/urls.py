@@ -1,0 +1,8 @@
+from django.urls import path
+
+from tracking.ingest import views
+
+urlpatterns = [
+    path("<int:project_id>/envelope/", views.envelope, name="ingest_envelope"),
+    path("<int:project_id>/store/", views.store, name="ingest_store"),
+]

@@ -1,0 +1,290 @@
+"""record_occurrence: the write half of ingestion.
+
+One accepted event becomes one ErrorOccurrence of the Error its fingerprint names,
+with the IngestedEvent row that keeps a retried event from being stored twice, the
+error's counters, the daily rollup, and (for a new or regressed error) an Activity row.
+
+On PostgreSQL all of that is a single INSERT ... ON CONFLICT statement chained through
+data-modifying CTEs: one round trip, atomic on its own, and the error row is locked
+only for the statement and its commit, so triage pages never wait behind a burst.
+Other databases (SQLite for `run`) take the portable ORM path inside one transaction.
+"""
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Greatest, Least
+from django.utils import timezone
+
+from tracking import notifications
+from tracking.models import (
+    ActivityVerb,
+    Error,
+    ErrorAssignment,
+    ErrorDailyCount,
+    ErrorOccurrence,
+    ErrorStatus,
+    IngestedEvent,
+    Project,
+    User,
+)
+from tracking.services.activity import record_activity
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingEvent:
+    """An event as ingestion understood it: grouped, described and trimmed."""
+
+    event_id: uuid.UUID
+    fingerprint: str
+    title: str
+    occurred_at: datetime
+    exception_type: str = ""
+    message: str = ""
+    culprit: str = ""
+    level: str = "error"
+    platform: str = ""
+    context: dict[str, Any] = field(default_factory=dict)
+    ip_address: str | None = None
+    session_id: uuid.UUID | None = None
+    # The reported user's identifiers, matched against our users (DESIGN 4.2).
+    user_id: uuid.UUID | None = None
+    user_email: str | None = None
+    user_username: str | None = None
+
+    @property
+    def has_user(self) -> bool:
+        return bool(self.user_id or self.user_email or self.user_username)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedOccurrence:
+    error_id: uuid.UUID
+    occurrence_id: uuid.UUID
+    created: bool
+    regressed: bool
+
+
+def record_occurrence(*, project: Project | int, event: IncomingEvent) -> RecordedOccurrence | None:
+    """Store `event` under `project`. None when this event id was stored before (a retry)."""
+    project_id = project if isinstance(project, int) else project.pk
+    if connection.vendor == "postgresql":
+        recorded = _record_postgresql(project_id=project_id, event=event)
+    else:
+        recorded = _record_portable(project_id=project_id, event=event)
+    if recorded is not None and recorded.regressed:
+        _notify_regression(recorded.error_id)
+    return recorded
+
+
+def _context_json(event: IncomingEvent) -> str:
+    return json.dumps(event.context, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _user_table() -> str:
+    return connection.ops.quote_name(User._meta.db_table)
+
+
+# {user} becomes NULL or the user lookup subquery; events without a user
+# (most of them) must not pay for a scan of the user table.
+_RECORD_SQL = """
+WITH ev AS (
+    INSERT INTO ingested_event (project_id, event_id, occurrence_id)
+    VALUES (%(project_id)s, %(event_id)s, %(occurrence_id)s)
+    ON CONFLICT DO NOTHING
+    RETURNING occurrence_id
+), err AS (
+    INSERT INTO error AS e (
+        id, project_id, fingerprint, title, exception_type, message, culprit, level,
+        status, platform, first_seen, last_seen, occurrence_count, created_at
+    )
+    SELECT gen_random_uuid(), %(project_id)s, %(fingerprint)s, %(title)s,
+        %(exception_type)s, %(message)s, %(culprit)s, %(level)s, 'unresolved',
+        %(platform)s, %(occurred_at)s, %(occurred_at)s, 1, now()
+    FROM ev
+    ON CONFLICT (project_id, fingerprint) DO UPDATE SET
+        occurrence_count = e.occurrence_count + 1,
+        first_seen = LEAST(e.first_seen, EXCLUDED.first_seen),
+        last_seen = GREATEST(e.last_seen, EXCLUDED.last_seen),
+        status = CASE WHEN e.status = 'resolved' THEN 'unresolved' ELSE e.status END,
+        regressed_at = CASE WHEN e.status = 'resolved' THEN %(regressed_at)s ELSE e.regressed_at END
+    -- xmax is 0 only on a freshly inserted row. regressed_at equals this call's own
+    -- timestamp only when this statement reopened the error (PostgreSQL 15 has no
+    -- RETURNING OLD, and reading the old status first would race a concurrent writer).
+    RETURNING e.id, (e.xmax = 0) AS created,
+        (e.xmax <> 0 AND e.regressed_at IS NOT DISTINCT FROM %(regressed_at)s) AS regressed
+), occ AS (
+    INSERT INTO error_occurrence (
+        id, error_id, user_id, occurrence_context, ip_address, session_id, occurred_at
+    )
+    SELECT %(occurrence_id)s, err.id, {user}, %(context)s::jsonb, %(ip_address)s::inet,
+        %(session_id)s, %(occurred_at)s
+    FROM err
+), daily AS (
+    INSERT INTO error_daily_count AS d (error_id, day, count)
+    SELECT err.id, %(day)s, 1 FROM err
+    ON CONFLICT (error_id, day) DO UPDATE SET count = d.count + 1
+), act AS (
+    INSERT INTO activity (id, error_id, actor_id, verb, details, created_at)
+    SELECT gen_random_uuid(), err.id, NULL,
+        CASE WHEN err.created THEN 'created' ELSE 'regressed' END,
+        %(activity_details)s::jsonb, now()
+    FROM err WHERE err.created OR err.regressed
+)
+SELECT id, created, regressed FROM err
+"""
+
+_USER_LOOKUP_SQL = """(
+        SELECT u.id FROM {table} u
+        WHERE u.is_active AND (u.id = %(user_id)s OR u.username = %(user_username)s
+            OR lower(u.email) = lower(%(user_email)s))
+        ORDER BY (u.id = %(user_id)s) IS TRUE DESC,
+            (lower(u.email) = lower(%(user_email)s)) IS TRUE DESC
+        LIMIT 1
+    )"""
+
+_statements: dict[bool, str] = {}
+
+
+def _statement(with_user: bool) -> str:
+    if with_user not in _statements:
+        user_sql = _USER_LOOKUP_SQL.format(table=_user_table()) if with_user else "NULL::uuid"
+        _statements[with_user] = _RECORD_SQL.replace("{user}", user_sql)
+    return _statements[with_user]
+
+
+def _record_postgresql(*, project_id: int, event: IncomingEvent) -> RecordedOccurrence | None:
+    occurrence_id = uuid.uuid4()
+    params = {
+        "project_id": project_id,
+        "event_id": event.event_id,
+        "occurrence_id": occurrence_id,
+        "fingerprint": event.fingerprint,
+        "title": event.title,
+        "exception_type": event.exception_type,
+        "message": event.message,
+        "culprit": event.culprit,
+        "level": event.level,
+        "platform": event.platform,
+        "occurred_at": event.occurred_at,
+        "regressed_at": timezone.now(),
+        "day": event.occurred_at.astimezone(UTC).date(),
+        "context": _context_json(event),
+        "ip_address": event.ip_address,
+        "session_id": event.session_id,
+        "activity_details": json.dumps({"event_id": event.event_id.hex}),
+        "user_id": event.user_id,
+        "user_email": event.user_email,
+        "user_username": event.user_username,
+    }
+    with connection.wrap_database_errors:
+        connection.ensure_connection()
+        raw_connection = connection.connection
+        # Django turns automatic preparation off (its cursors bind client-side). A
+        # server-side-binding cursor with prepare=True still prepares this statement once
+        # per connection, so PostgreSQL stops parsing and planning it on every event;
+        # the huge threshold keeps every other query unprepared, as Django expects.
+        if raw_connection.prepare_threshold is None:
+            raw_connection.prepare_threshold = 2**31 - 1
+        with psycopg.Cursor(raw_connection) as cursor:
+            cursor.execute(_statement(event.has_user), params, prepare=True)
+            row = cursor.fetchone()
+    if row is None:
+        return None
+    return RecordedOccurrence(
+        error_id=row[0], occurrence_id=occurrence_id, created=row[1], regressed=row[2]
+    )
+
+
+def _record_portable(*, project_id: int, event: IncomingEvent) -> RecordedOccurrence | None:
+    with transaction.atomic():
+        if IngestedEvent.objects.filter(project_id=project_id, event_id=event.event_id).exists():
+            return None
+        error, created = Error.objects.get_or_create(
+            project_id=project_id,
+            fingerprint=event.fingerprint,
+            defaults={
+                "title": event.title,
+                "exception_type": event.exception_type,
+                "message": event.message,
+                "culprit": event.culprit,
+                "level": event.level,
+                "platform": event.platform,
+                "first_seen": event.occurred_at,
+                "last_seen": event.occurred_at,
+                "occurrence_count": 1,
+            },
+        )
+        regressed = False
+        if not created:
+            status = (
+                Error.objects.select_for_update().values_list("status", flat=True).get(pk=error.pk)
+            )
+            regressed = status == ErrorStatus.RESOLVED
+            changes: dict[str, Any] = {
+                "occurrence_count": F("occurrence_count") + 1,
+                "first_seen": Least("first_seen", event.occurred_at),
+                "last_seen": Greatest("last_seen", event.occurred_at),
+            }
+            if regressed:
+                changes |= {"status": ErrorStatus.UNRESOLVED, "regressed_at": timezone.now()}
+            Error.objects.filter(pk=error.pk).update(**changes)
+        occurrence = ErrorOccurrence.objects.create(
+            error=error,
+            user=_find_user(event) if event.has_user else None,
+            occurrence_context=event.context,
+            ip_address=event.ip_address,
+            session_id=event.session_id,
+            occurred_at=event.occurred_at,
+        )
+        IngestedEvent.objects.create(
+            project_id=project_id, event_id=event.event_id, occurrence=occurrence
+        )
+        day = event.occurred_at.astimezone(UTC).date()
+        updated = ErrorDailyCount.objects.filter(error=error, day=day).update(count=F("count") + 1)
+        if not updated:
+            ErrorDailyCount.objects.create(error=error, day=day, count=1)
+        if created or regressed:
+            record_activity(
+                error=error,
+                verb=ActivityVerb.CREATED if created else ActivityVerb.REGRESSED,
+                details={"event_id": event.event_id.hex},
+            )
+    return RecordedOccurrence(
+        error_id=error.pk, occurrence_id=occurrence.pk, created=created, regressed=regressed
+    )
+
+
+def _find_user(event: IncomingEvent) -> User | None:
+    match = Q(pk__in=[])
+    if event.user_id:
+        match |= Q(pk=event.user_id)
+    if event.user_email:
+        match |= Q(email__iexact=event.user_email)
+    if event.user_username:
+        match |= Q(username=event.user_username)
+    candidates = list(User.objects.filter(match, is_active=True)[:3])
+    for user in candidates:
+        if event.user_id and user.pk == event.user_id:
+            return user
+    for user in candidates:
+        if event.user_email and user.email.lower() == event.user_email.lower():
+            return user
+    return candidates[0] if candidates else None
+
+
+def _notify_regression(error_id: uuid.UUID) -> None:
+    assignment = (
+        ErrorAssignment.objects.select_related("assigned_to", "error")
+        .filter(error_id=error_id, is_active=True)
+        .first()
+    )
+    if assignment is None or not assignment.assigned_to.is_active:
+        return
+    notifications.notify_regressed(assignment.error, assignee=assignment.assigned_to)

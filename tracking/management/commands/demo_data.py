@@ -204,7 +204,8 @@ class Command(BaseCommand):
                 user.set_password(password)
                 user.save(update_fields=["password"])
             if group:
-                user.groups.add(Group.objects.get(name=group))
+                # get_or_create: the roles migration made them, unless someone removed them.
+                user.groups.add(Group.objects.get_or_create(name=group)[0])
             users[username] = user
         return users
 

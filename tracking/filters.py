@@ -9,6 +9,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from tracking import roles, selectors
@@ -175,6 +176,8 @@ class ErrorFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
+        # On PostgreSQL icontains is UPPER(col::text) LIKE UPPER(...), the expression the
+        # trigram indexes of migration 0005 are built on (terms of 3+ characters use them).
         return queryset.filter(
             Q(title__icontains=value) | Q(message__icontains=value) | Q(culprit__icontains=value)
         )
@@ -209,11 +212,13 @@ class ErrorFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
+        # The value as text (->>), the expression the occurrence_environment and
+        # occurrence_release indexes are built on; a JSON comparison would not use them.
         return queryset.filter(
             Exists(
-                ErrorOccurrence.objects.filter(
-                    error=OuterRef("pk"), **{f"occurrence_context__{key}": value}
-                )
+                ErrorOccurrence.objects.alias(
+                    context_value=KT(f"occurrence_context__{key}")
+                ).filter(error=OuterRef("pk"), context_value=value)
             )
         )
 

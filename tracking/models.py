@@ -14,7 +14,8 @@ import uuid
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models.fields.json import KT
 from django.db.models.functions import Length, Now
 from django.db.models.lookups import LessThanOrEqual
 
@@ -88,6 +89,20 @@ class Level(models.TextChoices):
 LEVEL_RANK = {"fatal": 0, "error": 1, "warning": 2, "info": 3, "debug": 4}
 
 
+def severity() -> Case:
+    """An error's severity as a number, higher is more severe (the inbox's level sort).
+
+    The inbox sorts by this expression and an index is built on it; the two must stay
+    the same expression for the index to serve the sort, hence one definition.
+    """
+    top = max(LEVEL_RANK.values())
+    return Case(
+        *[When(level=level, then=Value(top - rank)) for level, rank in LEVEL_RANK.items()],
+        default=Value(-1),
+        output_field=IntegerField(),
+    )
+
+
 class ErrorStatus(models.TextChoices):
     UNRESOLVED = "unresolved", "Unresolved"
     RESOLVED = "resolved", "Resolved"
@@ -99,7 +114,11 @@ class Error(models.Model):
     """One group of events sharing a fingerprint within a project."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="errors")
+    # db_index off: the (project, fingerprint) and (project, status, ...) indexes lead
+    # with project_id and serve every lookup by project.
+    project = models.ForeignKey(
+        Project, on_delete=models.PROTECT, related_name="errors", db_index=False
+    )
     fingerprint = models.CharField(max_length=64)
     title = models.CharField(max_length=255)
     exception_type = models.CharField(max_length=255, blank=True, default="", db_default="")
@@ -134,9 +153,40 @@ class Error(models.Model):
                 condition=Q(occurrence_count__gte=0), name="error_occurrence_count_nonneg"
             ),
         ]
+        # Each inbox sort is an index in the sort's own order, ending in id like the
+        # keyset cursor, so a page (however deep) is a short index range scan. Ingestion
+        # updates last_seen and occurrence_count on every event, so each index here costs
+        # every event a little: add one only for a sort or filter the pages use.
+        # Free-text search uses trigram GIN indexes (PostgreSQL only, migration 0005).
         indexes = [
-            models.Index(fields=["status", "-last_seen"], name="error_status_last_seen"),
-            models.Index(fields=["project", "status", "-last_seen"], name="error_proj_status_seen"),
+            # The default inbox: unresolved, last seen first.
+            models.Index(fields=["status", "-last_seen", "-id"], name="error_status_last_seen"),
+            models.Index(
+                fields=["project", "status", "-last_seen", "-id"], name="error_proj_status_seen"
+            ),
+            # The sorts without a status prefix: they serve "any status" too, and the
+            # usual statuses are common enough to filter while walking them.
+            models.Index(fields=["-last_seen", "-id"], name="error_last_seen"),
+            models.Index(fields=["-first_seen", "-id"], name="error_first_seen"),
+            models.Index(
+                fields=["-occurrence_count", "-last_seen", "-id"], name="error_occurrence_count"
+            ),
+            models.Index(
+                severity().desc(), F("last_seen").desc(), F("id").desc(), name="error_severity"
+            ),
+            # The dashboard's (and projects page's) open errors by level and project,
+            # counted from this index alone.
+            models.Index(
+                fields=["level", "project"],
+                condition=Q(status=ErrorStatus.UNRESOLVED),
+                name="error_open_level_project",
+            ),
+            # Few errors ever regress: a small partial index for the dashboard's count.
+            models.Index(
+                fields=["regressed_at"],
+                condition=Q(regressed_at__isnull=False),
+                name="error_regressed_at",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -260,6 +310,13 @@ class ErrorOccurrence(models.Model):
         ordering = ["-occurred_at"]
         indexes = [
             models.Index(fields=["error", "-occurred_at"], name="occurrence_error_time"),
+            # The inbox's environment and release filters ask "has this error an
+            # occurrence with this value?": one index probe per candidate error, or a
+            # range scan of the value's errors when it is rare.
+            models.Index(
+                KT("occurrence_context__environment"), F("error"), name="occurrence_environment"
+            ),
+            models.Index(KT("occurrence_context__release"), F("error"), name="occurrence_release"),
         ]
 
     def __str__(self) -> str:

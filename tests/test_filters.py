@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from tests import factories
+from tracking import selectors
 from tracking.filters import ErrorFilter
 from tracking.models import Error
 
@@ -230,3 +231,16 @@ def test_filterset_defaults_and_active_count(engineer, rf, project):
     filterset = ErrorFilter(request.GET, queryset=Error.objects.all(), request=request)
     assert filterset.sort_key == "count"
     assert filterset.active_filter_count == 2
+
+
+def test_resolved_or_ignored_work_is_never_overdue(engineer_client, engineer, project):
+    # Assignments stay active on resolve/ignore (a regression returns to the owner), but
+    # only unresolved work counts as open: not overdue, not in My work.
+    past = timezone.now() - timedelta(hours=2)
+    for status in ("resolved", "ignored"):
+        error = factories.ErrorFactory(project=project, title=f"Late {status}", status=status)
+        factories.ErrorAssignmentFactory(error=error, assigned_to=engineer, due_date=past)
+    assert titles(engineer_client, "overdue=on&status=any") == set()
+    work = selectors.my_work(engineer, now=timezone.now())
+    assert work.assignments == [] and work.assignments_total == 0
+    assert selectors.dashboard(now=timezone.now()).overdue_assignments == 0

@@ -205,7 +205,8 @@ class ErrorFilter(django_filters.FilterSet):
                 ErrorAssignment.objects.filter(
                     error=OuterRef("pk"), is_active=True, due_date__lt=timezone.now()
                 )
-            )
+            ),
+            status=ErrorStatus.UNRESOLVED,
         )
 
     def _filter_context(self, queryset: QuerySet[Error], key: str, value: str) -> QuerySet[Error]:

@@ -230,8 +230,10 @@ def inbox_queryset(*, now: datetime) -> QuerySet[Error]:
             assignee_id=F("active_assignment__assigned_to_id"),
             assignee_name=_display_name("active_assignment__assigned_to__"),
             assignment_due=F("active_assignment__due_date"),
+            # Assignments outlive resolve/ignore; only unresolved work can be overdue.
             is_overdue=ExpressionWrapper(
-                Q(active_assignment__due_date__lt=now), output_field=BooleanField()
+                Q(active_assignment__due_date__lt=now, status=ErrorStatus.UNRESOLVED),
+                output_field=BooleanField(),
             ),
             is_escalated=unacknowledged_escalation_exists(),
         )
@@ -567,7 +569,11 @@ def _first_rows(queryset: QuerySet, *, limit: int) -> tuple[list[Any], int]:
 
 def my_work(user: User, *, now: datetime, limit: int = MY_WORK_LIMIT) -> MyWork:
     assignments, assignments_total = _first_rows(
-        ErrorAssignment.objects.filter(assigned_to=user, is_active=True)
+        # Assignments stay active when an error is resolved or ignored (a regression
+        # goes back to its owner), so open work is the unresolved errors.
+        ErrorAssignment.objects.filter(
+            assigned_to=user, is_active=True, error__status=ErrorStatus.UNRESOLVED
+        )
         .select_related("error__project", "assigned_by")
         .annotate(
             is_overdue=ExpressionWrapper(Q(due_date__lt=now), output_field=BooleanField()),
@@ -729,7 +735,9 @@ def dashboard(*, now: datetime, project_limit: int = 8) -> Dashboard:
             "pk", filter=Q(regressed_at__gte=two_weeks_ago, regressed_at__lt=week_ago)
         ),
     )
-    assignment_counts = ErrorAssignment.objects.filter(is_active=True).aggregate(
+    assignment_counts = ErrorAssignment.objects.filter(
+        is_active=True, error__status=ErrorStatus.UNRESOLVED
+    ).aggregate(
         overdue=Count("pk", filter=Q(due_date__lt=now)),
         due_this_week=Count("pk", filter=Q(due_date__gte=now, due_date__lt=now + timedelta(7))),
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -614,12 +614,6 @@ def error_action(request: HttpRequest, error_id: uuid.UUID, action: str) -> Http
 @require_GET
 def my_work(request: HttpRequest) -> HttpResponse:
     work = selectors.my_work(request.user, now=timezone.now())
-    # Assignments stay active when an error is resolved or ignored (a regression goes
-    # back to its owner), so open work, and what can be overdue, is unresolved errors.
-    work = replace(
-        work,
-        assignments=[a for a in work.assignments if a.error.status == ErrorStatus.UNRESOLVED],
-    )
     return render(request, "tracking/my_work.html", {"work": work})
 
 

@@ -15,7 +15,7 @@ from django import template
 from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
 
@@ -53,28 +53,19 @@ def sparkline(values: Sequence[int], label: str = "Occurrences per day") -> Safe
     count = len(values)
     peak = max(values, default=0)
     width, height, gap = 4, 20, 1
+    # Plain f-strings of numbers and constants: format_html per bar cost ~2 ms per row,
+    # the largest part of rendering an inbox page.
     if peak == 0:
-        bars = format_html(
-            '<line x1="0" y1="{}" x2="{}" y2="{}" class="spark-base"/>',
-            height - 0.5,
-            count * width,
-            height - 0.5,
+        bars = (
+            f'<line x1="0" y1="{height - 0.5}" x2="{count * width}" y2="{height - 0.5}"'
+            ' class="spark-base"/>'
         )
     else:
-        bars = format_html_join(
-            "",
-            '<rect x="{}" y="{}" width="{}" height="{}" class="{}"/>',
-            (
-                (
-                    index * width,
-                    height - bar_height,
-                    width - gap,
-                    bar_height,
-                    "spark-bar" if value else "spark-zero",
-                )
-                for index, value in enumerate(values)
-                for bar_height in [max(round(value / peak * height, 1), 1)]
-            ),
+        bars = "".join(
+            f'<rect x="{index * width}" y="{height - bar}" width="{width - gap}" '
+            f'height="{bar}" class="{"spark-bar" if value else "spark-zero"}"/>'
+            for index, value in enumerate(int(v) for v in values)
+            for bar in [max(round(value / peak * height, 1), 1)]
         )
     return format_html(
         '<svg class="sparkline" viewBox="0 0 {} {}" width="{}" height="{}" role="img" '
@@ -88,7 +79,7 @@ def sparkline(values: Sequence[int], label: str = "Occurrences per day") -> Safe
         count,
         sum(values),
         count,
-        bars,
+        mark_safe(bars),  # numbers and constants only, built above
     )
 
 

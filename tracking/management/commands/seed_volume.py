@@ -115,7 +115,10 @@ class Command(BaseCommand):
         return rows
 
     def ensure_people(self):
-        engineers, leads = Group.objects.get(name="Engineers"), Group.objects.get(name="Leads")
+        engineers, leads = (
+            Group.objects.get_or_create(name="Engineers")[0],
+            Group.objects.get_or_create(name="Leads")[0],
+        )
         users = []
         for i in range(12):
             user, created = models.User.objects.get_or_create(

@@ -39,6 +39,8 @@ PREFLIGHT_HEADERS = {
 
 def _respond(status: int, payload: dict, headers: dict[str, str] | None = None) -> HttpResponse:
     response = HttpResponse(json.dumps(payload), status=status, content_type="application/json")
+    # Without it gunicorn answers HTTP/1.1 in chunks: more writes for a ~50-byte body.
+    response["Content-Length"] = str(len(response.content))
     for name, value in {**CORS_HEADERS, **(headers or {})}.items():
         response[name] = value
     return response
@@ -54,6 +56,7 @@ def _ingest_endpoint(
     def view(request: HttpRequest, project_id: int) -> HttpResponse:
         if request.method == "OPTIONS":
             response = HttpResponse(status=200)
+            response["Content-Length"] = "0"
             for name, value in PREFLIGHT_HEADERS.items():
                 response[name] = value
             return response

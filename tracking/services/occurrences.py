@@ -22,6 +22,11 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
+try:
+    import orjson
+except ImportError:  # optional: json.dumps writes the same text, slower
+    orjson = None
+
 from tracking import notifications
 from tracking.models import (
     ActivityVerb,
@@ -84,6 +89,13 @@ def record_occurrence(*, project: Project | int, event: IncomingEvent) -> Record
 
 
 def _context_json(event: IncomingEvent) -> str:
+    if orjson is not None:
+        try:
+            return orjson.dumps(event.context, default=str).decode()
+        except TypeError:
+            # Integers beyond 64 bits, non-string keys, lone surrogates: rare, and
+            # json.dumps below handles them.
+            pass
     return json.dumps(event.context, separators=(",", ":"), ensure_ascii=False, default=str)
 
 

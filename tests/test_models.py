@@ -1,10 +1,18 @@
 """The database itself refuses what the seed forbids (rows inserted without forms)."""
 
+import time
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 
 from tests import factories
-from tracking.models import ErrorAssignment, ErrorDuplicate, ErrorEscalation, ResolutionType
+from tracking.models import (
+    ErrorAssignment,
+    ErrorDuplicate,
+    ErrorEscalation,
+    ResolutionType,
+    time_ordered_uuid,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +113,14 @@ def test_project_dsn_has_key_host_and_integer_id(project):
     assert project.dsn("https://errors.example.com/") == (
         f"https://{project.public_key}@errors.example.com/{project.id}"
     )
+
+
+def test_occurrence_ids_are_time_ordered_uuid7():
+    ids = []
+    for _ in range(3):
+        ids.append(time_ordered_uuid())
+        time.sleep(0.002)
+    assert all(i.version == 7 and i.variant == "specified in RFC 4122" for i in ids)
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 3
+    assert factories.ErrorOccurrenceFactory().id.version == 7

@@ -38,6 +38,7 @@ from tracking.models import (
     IngestedEvent,
     Project,
     User,
+    time_ordered_uuid,
 )
 from tracking.services.activity import record_activity
 
@@ -172,7 +173,7 @@ def _statement(with_user: bool) -> str:
 
 
 def _record_postgresql(*, project_id: int, event: IncomingEvent) -> RecordedOccurrence | None:
-    occurrence_id = uuid.uuid4()
+    occurrence_id = time_ordered_uuid()
     params = {
         "project_id": project_id,
         "event_id": event.event_id,

@@ -69,3 +69,24 @@ def lead_client(lead):
 @pytest.fixture
 def admin_client(admin_user):
     return _client_for(admin_user)
+
+
+@pytest.fixture
+def error(project):
+    return factories.ErrorFactory(project=project)
+
+
+@pytest.fixture
+def nobody(db):
+    """Signed up, but in no role group and not staff."""
+    return factories.UserFactory(username="nobody")
+
+
+@pytest.fixture
+def fix_type(db):
+    return factories.ResolutionTypeFactory(name="Code fix")
+
+
+@pytest.fixture
+def tested_type(db):
+    return factories.ResolutionTypeFactory(name="Tested fix", requires_testing=True)

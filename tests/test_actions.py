@@ -413,11 +413,6 @@ def test_htmx_assign_updates_header_badges_and_panel(world):
 # ---------------------------------------------------------------- refusals in place
 
 
-@pytest.fixture
-def tested_type(db):
-    return factories.ResolutionTypeFactory(name="Tested fix", requires_testing=True)
-
-
 def resolve_data(tested_type, steps: str = "") -> dict[str, str]:
     return {
         "resolution_type": str(tested_type.pk),

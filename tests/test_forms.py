@@ -4,11 +4,10 @@
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from tests import factories
-from tracking import forms, roles
+from tracking import forms
 from tracking.models import (
     ErrorAssignment,
     ErrorDuplicate,
@@ -19,34 +18,6 @@ from tracking.models import (
 from tracking.services.errors import DomainError, PermissionDenied
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def role_groups(db):
-    # A transactional test's flush also empties the groups the roles migration made
-    # (and --reuse-db keeps that); autouse fixtures run before the user fixtures.
-    for name in roles.ROLE_GROUPS:
-        Group.objects.get_or_create(name=name)
-
-
-@pytest.fixture
-def error(project):
-    return factories.ErrorFactory(project=project)
-
-
-@pytest.fixture
-def nobody(db):
-    return factories.UserFactory(username="nobody")
-
-
-@pytest.fixture
-def fix_type(db):
-    return factories.ResolutionTypeFactory(name="Code fix")
-
-
-@pytest.fixture
-def tested_type(db):
-    return factories.ResolutionTypeFactory(name="Tested fix", requires_testing=True)
 
 
 def local_input(days: int = 2) -> str:

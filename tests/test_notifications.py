@@ -9,13 +9,12 @@ and rollback do; one test commits for real.
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from tests import factories
-from tracking import notifications, roles
+from tracking import notifications
 from tracking.models import ErrorStatus
 from tracking.services import workflow
 from tracking.services.errors import DomainError
@@ -26,14 +25,6 @@ SITE = "https://errors.example.com"
 
 
 @pytest.fixture(autouse=True)
-def role_groups(db):
-    # A transactional test's flush also empties the groups the roles migration made
-    # (and --reuse-db keeps that); autouse fixtures run before the user fixtures.
-    for name in roles.ROLE_GROUPS:
-        Group.objects.get_or_create(name=name)
-
-
-@pytest.fixture(autouse=True)
 def site_url(settings):
     settings.SITE_URL = SITE
 
@@ -41,11 +32,6 @@ def site_url(settings):
 @pytest.fixture
 def error(project):
     return factories.ErrorFactory(project=project, title="KeyError: 'cart'")
-
-
-@pytest.fixture
-def fix_type(db):
-    return factories.ResolutionTypeFactory(name="Code fix")
 
 
 def link_to(error) -> str:

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from tests import factories
@@ -51,25 +50,6 @@ def future(days: int = 3) -> datetime:
     return timezone.now() + timedelta(days=days)
 
 
-@pytest.fixture(autouse=True)
-def role_groups(db):
-    # A transactional test's flush also empties the groups the roles migration made
-    # (and --reuse-db keeps that); autouse fixtures run before the user fixtures.
-    for name in roles.ROLE_GROUPS:
-        Group.objects.get_or_create(name=name)
-
-
-@pytest.fixture
-def error(project):
-    return factories.ErrorFactory(project=project)
-
-
-@pytest.fixture
-def nobody(db):
-    """Signed up, but in no role group and not staff."""
-    return factories.UserFactory(username="nobody")
-
-
 @pytest.fixture
 def inactive_lead(db):
     return factories.LeadFactory(username="gone", is_active=False)
@@ -78,16 +58,6 @@ def inactive_lead(db):
 @pytest.fixture
 def other_lead(db):
     return factories.LeadFactory(username="lead2")
-
-
-@pytest.fixture
-def fix_type(db):
-    return factories.ResolutionTypeFactory(name="Code fix", requires_testing=False)
-
-
-@pytest.fixture
-def tested_type(db):
-    return factories.ResolutionTypeFactory(name="Tested fix", requires_testing=True)
 
 
 def active_assignments(error: Error):

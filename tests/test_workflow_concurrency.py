@@ -121,11 +121,6 @@ def leads(db):
     return factories.LeadFactory(username="lead-a"), factories.LeadFactory(username="lead-b")
 
 
-@pytest.fixture
-def fix_type(db):
-    return factories.ResolutionTypeFactory(name="Code fix")
-
-
 # ---------------------------------------------------------------- two leads assigning
 
 

@@ -25,10 +25,6 @@ max_requests_jitter = 100
 wsgi_app = "errortracker.wsgi:application"
 accesslog = "-" if os.environ.get("ACCESS_LOG", "1") == "1" else None
 errorlog = "-"
-# One JSON object per request on stdout.
-access_log_format = (
-    '{"time": "%(t)s", "logger": "access", "remote": "%(h)s", "method": "%(m)s",'
-    ' "path": "%(U)s", "query": "%(q)s", "status": %(s)s, "bytes": "%(B)s",'
-    ' "duration_ms": %(M)s, "user_agent": "%(a)s"}'
-)
+# One JSON object per request on stdout (errortracker/gunicorn_logging.py).
+logger_class = "errortracker.gunicorn_logging.JsonAccessLogger"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -10,8 +10,10 @@ def _close_stray_connections(django_db_setup, django_db_blocker):
     """Threads of the concurrency and live-server tests may leave connections open,
     which would stop the test database from being dropped at the end."""
     yield
-    if connection.vendor != "postgresql":
-        return
+    if connection.vendor != "postgresql" or not connection.settings_dict["NAME"].startswith(
+        "test_"
+    ):
+        return  # no test touched the database (or it is not one we made)
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"

@@ -3,6 +3,7 @@ from django.db import connection
 from django.test import Client
 
 from tests import factories
+from tracking.ingest.auth import forget_projects
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -19,6 +20,14 @@ def _close_stray_connections(django_db_setup, django_db_blocker):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_projects():
+    """Ingestion caches project keys in-process for seconds; tests start without them."""
+    forget_projects()
+    yield
+    forget_projects()
 
 
 @pytest.fixture(autouse=True)

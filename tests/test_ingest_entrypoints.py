@@ -10,7 +10,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 
 from tests.factories import ProjectFactory
-from tests.test_ingest_support import _forget_cached_projects, envelope_bytes, make_event  # noqa: F401
+from tests.test_ingest_support import envelope_bytes, make_event
 from tracking.ingest.wsgi import with_ingest_fast_path
 from tracking.models import ErrorOccurrence, Project
 

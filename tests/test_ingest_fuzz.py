@@ -14,8 +14,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import ProjectFactory
-from tests.test_ingest_support import (  # noqa: F401
-    _forget_cached_projects,
+from tests.test_ingest_support import (
     assert_consistent,
     compress,
     make_event,

@@ -5,12 +5,10 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
-from tests.factories import EngineerFactory, ProjectFactory
-from tests.test_ingest_support import (  # noqa: F401
-    _forget_cached_projects,
+from tests.factories import EngineerFactory
+from tests.test_ingest_support import (
     assert_consistent,
     envelope_bytes,
     make_event,
@@ -19,16 +17,6 @@ from tests.test_ingest_support import (  # noqa: F401
 from tracking.models import Error, ErrorOccurrence
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def client():
-    return Client()
-
-
-@pytest.fixture
-def project(db):
-    return ProjectFactory()
 
 
 def send(client, project, *events, **headers):

@@ -9,11 +9,8 @@ import zlib
 
 import brotli
 import pytest
-from django.test import Client
 
-from tests.factories import ProjectFactory
-from tests.test_ingest_support import (  # noqa: F401
-    _forget_cached_projects,
+from tests.test_ingest_support import (
     assert_consistent,
     envelope_bytes,
     make_event,
@@ -23,16 +20,6 @@ from tracking.ingest import body
 from tracking.models import Error, ErrorOccurrence
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def client():
-    return Client()
-
-
-@pytest.fixture
-def project(db):
-    return ProjectFactory()
 
 
 def assert_nothing_stored() -> None:

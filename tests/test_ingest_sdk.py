@@ -4,7 +4,7 @@ import pytest
 import sentry_sdk
 
 from tests.factories import EngineerFactory, ProjectFactory
-from tests.test_ingest_support import _forget_cached_projects, assert_consistent  # noqa: F401
+from tests.test_ingest_support import assert_consistent
 from tracking.models import Activity, Error, ErrorDailyCount, ErrorOccurrence
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,20 +8,11 @@ import zlib
 from typing import Any
 
 import brotli
-import pytest
 from django.db.models import Count, Sum
 from django.test import Client
 from django.utils import timezone
 
-from tracking.ingest import auth
 from tracking.models import Error, ErrorDailyCount, ErrorOccurrence, IngestedEvent, Project
-
-
-@pytest.fixture(autouse=True)
-def _forget_cached_projects():
-    auth.forget_projects()
-    yield
-    auth.forget_projects()
 
 
 def make_event(

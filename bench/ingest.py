@@ -26,7 +26,6 @@ import linecache
 import os
 import pickle
 import random
-import signal
 import socket
 import statistics
 import subprocess
@@ -44,6 +43,10 @@ import sentry_sdk
 from sentry_sdk.transport import Transport
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.server import Gunicorn, free_port  # noqa: E402  (after the path is set)
+
 PYTHON = sys.executable
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -188,12 +191,6 @@ def cached_events(count: int) -> list[bytes]:
 # -- the server -----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -260,7 +257,7 @@ class Bench:
         parts = urlsplit(args.database_url)
         self.database_url = parts._replace(path=f"/{self.database}").geturl()
         self.port = free_port()
-        self.server: subprocess.Popen | None = None
+        self.server: Gunicorn | None = None
         self.env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
@@ -306,43 +303,26 @@ class Bench:
         dsn_parts = urlsplit(dsn)
         self.path = f"{dsn_parts.path.rstrip('/').replace('/', '/api/', 1)}/envelope/"
         self.path += f"?sentry_key={dsn_parts.username}"
-        self.server = subprocess.Popen(
-            [
-                str(ROOT / ".venv/bin/gunicorn"),
+        self.server = Gunicorn(
+            env=self.env,
+            port=self.port,
+            options=[
                 self.args.app,
-                "--worker-class",
-                "gthread",
                 "--workers",
                 str(self.args.workers),
                 "--threads",
                 str(self.args.threads),
-                "--bind",
-                f"127.0.0.1:{self.port}",
                 "--keep-alive",
                 "30",
                 "--log-level",
                 "warning",
             ],
-            env=self.env,
-            cwd=ROOT,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("gunicorn did not start")
+        self.server.start()
 
     def stop(self) -> None:
-        if self.server is not None and self.server.poll() is None:
-            self.server.send_signal(signal.SIGTERM)
-            try:
-                self.server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
-                self.server.wait()
+        if self.server is not None:
+            self.server.stop()
         try:
             self.admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
         except psycopg.Error as exc:

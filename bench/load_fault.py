@@ -27,8 +27,6 @@ import http.client
 import json
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import generate_events  # noqa: E402  (after the path is set)
+from bench.server import Gunicorn, free_port  # noqa: E402
 
 PYTHON = sys.executable
 ACTORS = [
@@ -62,64 +61,6 @@ ACTIONS = {
     "unignore": "unignored",
     "reopen": "reopened",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    def __init__(self, env: dict[str, str], port: int) -> None:
-        self.env, self.port = env, port
-        self.process: subprocess.Popen | None = None
-        # The server's own output (logs, console emails) goes here, not over the table.
-        self.log_path = Path(tempfile.gettempdir()) / f"load_fault_server_{os.getpid()}.log"
-        self.log = self.log_path.open("ab")
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                str(ROOT / ".venv/bin/gunicorn"),
-                "-c",
-                str(ROOT / "gunicorn.conf.py"),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "2",
-                "--threads",
-                "4",
-                "--log-level",
-                "warning",
-            ],
-            env=self.env | {"ACCESS_LOG": "0"},
-            cwd=ROOT,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so --hard can kill the workers
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("gunicorn did not start")
-
-    def stop(self, *, hard: bool = False) -> None:
-        if self.process and self.process.poll() is None:
-            if hard:  # a crash: every worker dies at once, requests in flight are cut
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-                return
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 class Results:
@@ -280,7 +221,14 @@ def main() -> int:
     }
     with psycopg.connect(args.database_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{database}"')
-    server = Server(env, port)
+    log_path = Path(tempfile.gettempdir()) / f"load_fault_server_{os.getpid()}.log"
+    # The server's own output (logs, console emails) goes there, not over the table.
+    server = Gunicorn(
+        env=env | {"ACCESS_LOG": "0"},
+        port=port,
+        options=["--workers", "2", "--threads", "4", "--log-level", "warning"],
+        log=log_path.open("ab"),
+    )
     try:
         manage = [PYTHON, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
@@ -423,7 +371,7 @@ def main() -> int:
             and not missing_actions
             and not results.server_errors
         )
-        print(f"server log: {server.log_path}")
+        print(f"server log: {log_path}")
         print("RESULT:", "OK" if ok else "FAILED")
         if results.server_errors:
             print("5xx:", results.server_errors[:10])

@@ -33,8 +33,6 @@ import http.client
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,14 +45,12 @@ from urllib.parse import urlsplit
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.server import Gunicorn, free_port  # noqa: E402  (after the path is set)
+
 PYTHON = sys.executable
 DEEP_PAGE_LABEL = "inbox: page {page} (cursor)"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PagesBench:
@@ -64,7 +60,7 @@ class PagesBench:
         self.database_url = f"{self.server_url}/{args.database}"
         self.port = free_port()
         self.static_root = tempfile.mkdtemp(prefix="bench-pages-static-")
-        self.server: subprocess.Popen | None = None
+        self.server: Gunicorn | None = None
         self.env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
@@ -127,28 +123,12 @@ class PagesBench:
     # -- server ------------------------------------------------------------------------
 
     def start_server(self) -> None:
-        self.server = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py"], env=self.env, cwd=ROOT
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                if self.server.poll() is not None:
-                    break
-                time.sleep(0.1)
-        raise RuntimeError("gunicorn did not start")
+        self.server = Gunicorn(env=self.env, port=self.port)
+        self.server.start()
 
     def stop_server(self) -> None:
-        if self.server is not None and self.server.poll() is None:
-            self.server.send_signal(signal.SIGTERM)
-            try:
-                self.server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.server.kill()
-                self.server.wait()
+        if self.server is not None:
+            self.server.stop()
         self.server = None
 
     # -- measuring ---------------------------------------------------------------------

@@ -178,3 +178,21 @@ def test_sign_in_throttle_through_the_login_page(client, settings):
     response = client.post(reverse("login"), {"username": "target", "password": "pass-word-123"})
     assert response.status_code == 200
     assert b"Too many failed sign-in attempts" in response.content
+
+
+def test_htmx_request_with_an_expired_session_sends_the_page_to_sign_in(client, db):
+    error = factories.ErrorFactory()
+    page = f"/errors/{error.pk}/"
+    response = client.post(
+        f"{page}ignore/",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver{page}?page=2",
+    )
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == "/login/?next=%2Ferrors%2F" + str(error.pk) + (
+        "%2F%3Fpage%3D2"
+    )
+    assert b"Sign in" not in response.content
+    # Without htmx: the ordinary redirect.
+    plain = client.get(page)
+    assert plain.status_code == 302 and plain.url.startswith("/login/?next=")

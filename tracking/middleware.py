@@ -6,10 +6,13 @@ never re-rendered; instead the messages ride on the HX-Trigger header as a
 """
 
 from collections.abc import Callable
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
+from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse
-from django_htmx.http import trigger_client_event
+from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 
 class HtmxMessagesMiddleware:
@@ -39,3 +42,23 @@ class HtmxMessagesMiddleware:
         if pending:
             trigger_client_event(response, "messages", {"items": pending})
         return response
+
+
+class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
+    """LoginRequiredMiddleware that, for htmx requests, sends the whole page to sign-in.
+
+    htmx would follow the plain 302 and swap the login form into whatever panel made
+    the request (an expired session during an action); HX-Redirect makes the browser
+    go to the login page instead, coming back to the page the user was on.
+    """
+
+    def handle_no_permission(self, request: HttpRequest, view_func: Callable) -> HttpResponse:
+        if request.headers.get("HX-Request") != "true":
+            return super().handle_no_permission(request, view_func)
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        back_to = current.path or "/"
+        if current.query:
+            back_to += f"?{current.query}"
+        login_url = resolve_url(self.get_login_url(view_func))
+        field = self.get_redirect_field_name(view_func)
+        return HttpResponseClientRedirect(f"{login_url}?{urlencode({field: back_to})}")

@@ -77,6 +77,15 @@ def has_role(user: User | None) -> bool:
     return is_admin(user) or is_lead(user) or is_engineer(user)
 
 
+def check_bulk(user: User, *, assignee_id: object | None = None) -> None:
+    """Who may use the inbox's bulk actions: anyone with a role; assigning someone
+    other than yourself takes a lead. Raises PermissionDenied."""
+    if not has_role(user):
+        raise PermissionDenied(NO_ROLE_MESSAGE)
+    if assignee_id is not None and str(assignee_id) != str(user.pk) and not has_lead_powers(user):
+        raise PermissionDenied("Only leads can assign errors to someone else.")
+
+
 def role_label(user: User | None) -> str:
     """The strongest role, for display: "admin", "lead", "engineer" or ""."""
     if is_admin(user):

@@ -217,17 +217,8 @@ def _report_bulk(
 
 def _check_bulk_role(request: HttpRequest, action: str) -> None:
     """Raise PermissionDenied before the form runs, so a forged post gets 403, not a form error."""
-    user = request.user
-    if not roles.has_role(user):
-        raise PermissionDenied(roles.NO_ROLE_MESSAGE)
-    assignee = request.POST.get("assignee")
-    if (
-        action == "assign"
-        and assignee
-        and assignee != str(user.pk)
-        and not roles.has_lead_powers(user)
-    ):
-        raise PermissionDenied("Only leads can assign errors to someone else.")
+    assignee = request.POST.get("assignee") if action == "assign" else None
+    roles.check_bulk(request.user, assignee_id=assignee or None)
 
 
 @require_POST

@@ -66,7 +66,7 @@ from tracking.models import (
 )
 from tracking.roles import Action
 from tracking.services.activity import record_activity
-from tracking.services.errors import DomainError, PermissionDenied
+from tracking.services.errors import DomainError
 
 NOTES_MAX = 2000
 REASON_MAX = 1000
@@ -582,8 +582,7 @@ def _as_uuid(value: UUID | str) -> UUID | None:
 
 
 def _require_role(by: User) -> None:
-    if not roles.has_role(by):
-        raise PermissionDenied(roles.NO_ROLE_MESSAGE)
+    roles.check_bulk(by)
 
 
 def bulk_assign(
@@ -594,9 +593,7 @@ def bulk_assign(
     notes: str | None = None,
     due_date: datetime | None = None,
 ) -> BulkResult:
-    _require_role(by)
-    if assignee.pk != by.pk and not roles.has_lead_powers(by):
-        raise PermissionDenied("Only leads can assign errors to someone else.")
+    roles.check_bulk(by, assignee_id=assignee.pk)
     return _bulk(
         error_ids,
         lambda error: assign(error=error, assignee=assignee, by=by, notes=notes, due_date=due_date),

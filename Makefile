@@ -11,7 +11,7 @@ UV_VERSION := 0.13.9
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 BASE_PYTHON := $(shell (command -v pyenv >/dev/null && pyenv which python 2>/dev/null) || command -v python3.13 || command -v python3.12)
 
-.PHONY: help setup run test lint format browser-deps postgres serve bench-ingest bench-pages load-fault
+.PHONY: help setup run test lint format browser-deps haproxy postgres serve bench-ingest bench-pages load-fault
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -37,6 +37,9 @@ postgres:  ## start the local PostgreSQL if nothing answers on 127.0.0.1:5432
 browser-deps:  ## Debian's Chromium for the browser tests (apt), when missing
 	@scripts/ensure-chromium
 
+haproxy:  ## Debian's HAProxy, the front of `make serve` (apt), when missing
+	@scripts/ensure-haproxy
+
 lint: setup  ## ruff check, ruff format --check, makemigrations --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -46,11 +49,11 @@ format: setup  ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: setup postgres browser-deps lint  ## the whole test suite on PostgreSQL (what CI runs)
+test: setup postgres browser-deps haproxy lint  ## the whole test suite on PostgreSQL (what CI runs)
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DJANGO_ALLOW_ASYNC_UNSAFE=1 \
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-serve: setup  ## production server: gunicorn, DEBUG off (needs SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS)
+serve: setup haproxy  ## production: HAProxy + pages and ingest gunicorn pools, DEBUG off (needs SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS)
 	scripts/serve
 
 bench-ingest: setup postgres  ## ingestion benchmark (docs/benchmarks.md)

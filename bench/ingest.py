@@ -363,8 +363,15 @@ class Bench:
             "postgres background": {pid: cpu_seconds(pid) for pid in background},
         }
 
-    def replay(self, envelopes: list[bytes], concurrency: int, rate: float | None) -> dict:
-        """Send every envelope; `rate` paces the sends (events/s), None sends flat out."""
+    def replay(
+        self,
+        envelopes: list[bytes],
+        concurrency: int,
+        rate: float | None,
+        stop: threading.Event | None = None,
+    ) -> dict:
+        """Send every envelope (or until `stop` is set); `rate` paces the sends (events/s),
+        None sends flat out."""
         latencies: list[float] = []
         failures: list[str] = []
         lock = threading.Lock()
@@ -376,7 +383,7 @@ class Bench:
             while True:
                 with lock:
                     index = next(next_index, None)
-                if index is None:
+                if index is None or (stop is not None and stop.is_set()):
                     break
                 if rate is not None:
                     delay = start + index / rate - time.perf_counter()

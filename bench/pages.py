@@ -3,13 +3,16 @@
     .venv/bin/python bench/pages.py [--errors 100000] [--occurrences 2000000]
         [--projects 5] [--requests 40] [--database errortracker_bench]
         [--server-url postgres://postgres@127.0.0.1:5432] [--reseed] [--ingest 5000]
+        [--layout serve|single] [--during-ingestion [--flood-events 30000]]
 
 1. Creates the database if it is missing, migrates it, and fills it with
    `manage.py seed_volume` when it has no errors (--reseed drops it first). The
    database is kept between runs: seeding 2,000,000 occurrences takes minutes.
 2. Signs in as the seeded user with the most assignments (a session made in-process).
-3. Starts gunicorn (gunicorn.conf.py, DEBUG=0, whitenoise with collected static files
-   in a temporary directory) on a free port of 127.0.0.1.
+3. Starts the production layout on a free port of 127.0.0.1: scripts/serve (HAProxy in
+   front of the pages pool and the ingest pool; --layout serve, the default) or one
+   gunicorn for everything (--layout single); DEBUG=0, whitenoise with collected static
+   files in a temporary directory.
 4. Requests each page --requests times over one keep-alive connection, one at a time,
    after a warm-up: the inbox with common filters, a deep inbox page (reached by
    following the "Older" link), the busiest error's page, My work and the dashboard.
@@ -20,7 +23,15 @@
 6. With --ingest N: replays N sentry-sdk events (bench/ingest.py's generator and
    replay) against a copy of the seeded database and against an empty one, and
    prints both rates; the copy is dropped afterwards.
-7. Stops gunicorn and removes the collected static files, whatever happened.
+7. With --during-ingestion: after the idle pass, bench/ingest.py's sender (its
+   sentry-sdk events and raw keep-alive client, 8 connections) sends flat out to a new
+   project through the same front address: first alone for --flood-alone seconds (the
+   ingest rate with nothing else running), then while every page is measured again.
+   Prints the idle and during-ingestion p50/p95 side by side, the events accepted (200),
+   refused (429) and anything else, the events stored (counted in the database), and
+   what pg_stat_activity / pg_locks showed during the flood (lock waits, the longest
+   running statement), then EXPLAIN (ANALYZE, BUFFERS) of the dashboard's queries.
+8. Stops the server and removes the collected static files, whatever happened.
 
 Latency is wall-clock from this client on the same machine: other load on the
 machine shows up in the figures (check `uptime`).
@@ -37,8 +48,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -47,7 +60,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.server import Gunicorn, free_port  # noqa: E402  (after the path is set)
+from bench import ingest  # noqa: E402  (after the path is set)
+from bench.server import Gunicorn, Serve, free_port  # noqa: E402
 
 PYTHON = sys.executable
 DEEP_PAGE_LABEL = "inbox: page {page} (cursor)"
@@ -60,7 +74,7 @@ class PagesBench:
         self.database_url = f"{self.server_url}/{args.database}"
         self.port = free_port()
         self.static_root = tempfile.mkdtemp(prefix="bench-pages-static-")
-        self.server: Gunicorn | None = None
+        self.server: Gunicorn | Serve | None = None
         self.env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
@@ -79,6 +93,9 @@ class PagesBench:
             "BIND": f"127.0.0.1:{self.port}",
             "DJANGO_SETTINGS_MODULE": "errortracker.settings",
         }
+        for knob in ("ingest_workers", "ingest_threads", "ingest_queue"):
+            if getattr(args, knob) is not None:
+                self.env[knob.upper()] = str(getattr(args, knob))
 
     # -- database ----------------------------------------------------------------------
 
@@ -123,7 +140,10 @@ class PagesBench:
     # -- server ------------------------------------------------------------------------
 
     def start_server(self) -> None:
-        self.server = Gunicorn(env=self.env, port=self.port)
+        if self.args.layout == "serve":
+            self.server = Serve(env=self.env, port=self.port)
+        else:
+            self.server = Gunicorn(env=self.env, port=self.port)
         self.server.start()
 
     def stop_server(self) -> None:
@@ -344,6 +364,25 @@ def main() -> None:
     parser.add_argument(
         "--ingest", type=int, default=0, help="also compare ingestion: events per database"
     )
+    parser.add_argument(
+        "--layout",
+        choices=["serve", "single"],
+        default="serve",
+        help="serve: scripts/serve (proxy + pages and ingest pools); single: one gunicorn",
+    )
+    parser.add_argument(
+        "--during-ingestion",
+        action="store_true",
+        help="measure the pages again while bench/ingest.py's sender floods the front",
+    )
+    parser.add_argument("--flood-events", type=int, default=30_000)
+    parser.add_argument("--flood-concurrency", type=int, default=8)
+    parser.add_argument(
+        "--flood-alone", type=float, default=10, help="seconds of ingestion with no pages"
+    )
+    parser.add_argument("--ingest-workers", type=int, help="INGEST_WORKERS for --layout serve")
+    parser.add_argument("--ingest-threads", type=int, help="INGEST_THREADS for --layout serve")
+    parser.add_argument("--ingest-queue", type=int, help="INGEST_QUEUE for --layout serve")
     args = parser.parse_args()
     if urlsplit(args.server_url).path not in ("", "/"):
         parser.error("--server-url names the server only, not a database")
@@ -354,6 +393,206 @@ def main() -> None:
     finally:
         bench.stop_server()
         shutil.rmtree(bench.static_root, ignore_errors=True)
+
+
+def measure_pages(
+    bench: PagesBench, urls: list[tuple[str, str]], session: str, counts: dict[str, int]
+) -> list[dict]:
+    rows = []
+    for label, path in urls:
+        latencies = bench.timings(path, session)
+        rows.append(
+            {
+                "label": label,
+                "p50": statistics.median(latencies),
+                "p95": percentile(latencies, 0.95),
+                "max": max(latencies),
+                "queries": counts[path],
+            }
+        )
+        print(f"  {label}: p95 {rows[-1]['p95']:.1f} ms", flush=True)
+    return rows
+
+
+# -- during ingestion ------------------------------------------------------------------
+
+
+class LockWatch:
+    """Samples pg_stat_activity and pg_locks for the bench database while it runs: how
+    many backends wait for a lock (and on what), and the longest-running statement."""
+
+    def __init__(self, database_url: str, interval: float = 0.2) -> None:
+        self.database_url, self.interval = database_url, interval
+        self.stop = threading.Event()
+        self.samples = 0
+        self.max_waiting = 0
+        self.waits: Counter[str] = Counter()
+        self.ungranted_max = 0
+        self.longest_ms = 0.0
+        self.longest_query = ""
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        with psycopg.connect(self.database_url, autocommit=True) as conn:
+            while not self.stop.is_set():
+                rows = conn.execute(
+                    "SELECT wait_event_type, wait_event, left(query, 70),"
+                    " extract(epoch FROM now() - query_start) * 1000"
+                    " FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND state = 'active'"
+                ).fetchall()
+                ungranted = conn.execute(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)"
+                    " WHERE NOT l.granted AND a.datname = current_database()"
+                ).fetchone()[0]
+                self.samples += 1
+                self.ungranted_max = max(self.ungranted_max, ungranted)
+                waiting = [row for row in rows if row[0] == "Lock"]
+                self.max_waiting = max(self.max_waiting, len(waiting))
+                for wait_type, event, query, _ms in waiting:
+                    self.waits[f"{wait_type}/{event}: {' '.join(query.split())}"] += 1
+                for _wait_type, _event, query, ms in rows:
+                    if ms is not None and float(ms) > self.longest_ms:
+                        self.longest_ms, self.longest_query = float(ms), " ".join(query.split())
+                time.sleep(self.interval)
+
+    def __enter__(self) -> LockWatch:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        self.thread.join(10)
+
+    def report(self) -> None:
+        print(
+            f"\npg_stat_activity / pg_locks during the flood ({self.samples} samples,"
+            f" every {self.interval * 1000:.0f} ms): at most {self.max_waiting} backends"
+            f" waiting for a lock, at most {self.ungranted_max} ungranted locks; longest"
+            f" running statement {self.longest_ms:.0f} ms ({self.longest_query[:70]!r})"
+        )
+        for wait, seen in self.waits.most_common(5):
+            print(f"  lock wait seen in {seen} samples: {wait}")
+
+
+class Flood:
+    """bench/ingest.py's sender, flat out through the front address, in the background."""
+
+    def __init__(self, bench: PagesBench, args: argparse.Namespace) -> None:
+        from tracking.models import Project
+
+        self.bench, self.args = bench, args
+        self.project, _ = Project.objects.get_or_create(
+            slug="flood-bench", defaults={"name": "Flood bench"}
+        )
+        began = time.perf_counter()
+        self.envelopes = ingest.cached_events(args.flood_events)
+        print(
+            f"{len(self.envelopes)} sentry-sdk envelopes ready in"
+            f" {time.perf_counter() - began:.0f}s (generated or cached)",
+            flush=True,
+        )
+        self.offset = 0
+        self.sender = ingest.Bench(argparse.Namespace(database_url=bench.database_url))
+        self.sender.port = bench.port
+        self.sender.path = f"/api/{self.project.pk}/envelope/?sentry_key={self.project.public_key}"
+
+    def stored(self) -> int:
+        with psycopg.connect(self.bench.database_url, autocommit=True) as conn:
+            return conn.execute(
+                "SELECT count(*) FROM error_occurrence WHERE error_id IN"
+                " (SELECT id FROM error WHERE project_id = %s)",
+                [self.project.pk],
+            ).fetchone()[0]
+
+    def run(self, during, *, seconds: float | None = None) -> dict:
+        """Send until `during()` returns (or for `seconds`); then wait until every
+        accepted event is in the database."""
+        stop = threading.Event()
+        result: dict = {}
+        before = self.stored()
+        envelopes = self.envelopes[self.offset :]
+
+        def send() -> None:
+            result.update(self.sender.replay(envelopes, self.args.flood_concurrency, None, stop))
+
+        sender = threading.Thread(target=send)
+        began = time.perf_counter()
+        sender.start()
+        try:
+            time.sleep(2)  # into the steady state before measuring
+            if seconds is not None:
+                time.sleep(seconds)
+                value = None
+            else:
+                value = during()
+        finally:
+            stop.set()
+            sender.join()
+        sent_seconds = time.perf_counter() - began
+        ran_out = not stop.is_set() or len(result["latencies"]) + len(result["failures"]) >= len(
+            envelopes
+        )
+        accepted = len(result["latencies"])
+        failures = Counter(result["failures"])
+        self.offset += accepted + sum(failures.values())
+        deadline = time.monotonic() + 120
+        while self.stored() < before + accepted and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stored = self.stored() - before
+        latencies = sorted(result["latencies"]) or [0.0]
+        return {
+            "value": value,
+            "seconds": sent_seconds,
+            "accepted": accepted,
+            "refused": failures.pop("429", 0),
+            "other": dict(failures),
+            "stored": stored,
+            "accepted_per_s": accepted / sent_seconds,
+            "p95_ms": percentile(latencies, 0.95) * 1000,
+            "ran_out": ran_out,
+        }
+
+
+def print_flood_result(name: str, result: dict) -> None:
+    print(
+        f"{name}: {result['accepted']} accepted (200), {result['refused']} refused (429),"
+        f" other {result['other'] or 0}, {result['stored']} stored in the database, over"
+        f" {result['seconds']:.0f}s: {result['accepted_per_s']:.0f} accepted/s,"
+        f" accept p95 {result['p95_ms']:.0f} ms"
+        + ("  (the sender ran out of events: raise --flood-events)" if result["ran_out"] else "")
+    )
+
+
+def print_side_by_side(idle: list[dict], flooded: list[dict]) -> None:
+    print("\n| page | idle p50 ms | idle p95 ms | flood p50 ms | flood p95 ms |")
+    print("|---|---:|---:|---:|---:|")
+    for quiet, busy in zip(idle, flooded, strict=True):
+        print(
+            f"| {quiet['label']} | {quiet['p50']:.1f} | {quiet['p95']:.1f} "
+            f"| {busy['p50']:.1f} | {busy['p95']:.1f} |"
+        )
+
+
+def explain_dashboard(client) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) of every query the dashboard runs (after a flood, the
+    visibility map is what an index-only count depends on: see the heap fetches)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("dashboard"))
+    for query in queries.captured_queries:
+        sql = query["sql"]
+        if not sql.lstrip().upper().startswith("SELECT") or "django_session" in sql:
+            continue
+        if '"tracking_user"' in sql or 'FROM "auth_' in sql:
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        print(f"\nEXPLAIN (ANALYZE, BUFFERS) dashboard: {sql[:160]}...\n{plan}")
 
 
 def run(bench: PagesBench, args: argparse.Namespace) -> None:
@@ -368,27 +607,41 @@ def run(bench: PagesBench, args: argparse.Namespace) -> None:
     session = client.cookies["sessionid"].value
     urls = page_urls(client, deep_pages=args.deep_pages)
     counts = query_counts(client, urls)
-    print(f"signed in as {user.username}; {os.cpu_count()} CPUs; load {os.getloadavg()}")
+    flood = Flood(bench, args) if args.during_ingestion else None
+    connection.close()
+    print(
+        f"signed in as {user.username}; layout {args.layout}; {os.cpu_count()} CPUs;"
+        f" load {os.getloadavg()}"
+    )
 
-    rows = []
+    flooded: list[dict] = []
     try:
         bench.start_server()
-        for label, path in urls:
-            latencies = bench.timings(path, session)
-            rows.append(
-                {
-                    "label": label,
-                    "p50": statistics.median(latencies),
-                    "p95": percentile(latencies, 0.95),
-                    "max": max(latencies),
-                    "queries": counts[path],
-                }
-            )
-            print(f"  {label}: p95 {rows[-1]['p95']:.1f} ms", flush=True)
+        print("idle:", flush=True)
+        rows = measure_pages(bench, urls, session, counts)
+        if flood is not None:
+            alone = flood.run(None, seconds=args.flood_alone)
+            print_flood_result("ingestion alone", alone)
+            print("during ingestion:", flush=True)
+            with LockWatch(bench.database_url) as watch:
+                during = flood.run(lambda: measure_pages(bench, urls, session, counts))
+            flooded = during["value"]
     finally:
         bench.stop_server()
     print(f"load after: {os.getloadavg()}")
     print_table(rows)
+    if flood is not None:
+        print_side_by_side(rows, flooded)
+        print()
+        print_flood_result("ingestion alone", alone)
+        print_flood_result("ingestion during the page requests", during)
+        print(
+            f"stored during the pages / stored alone: "
+            f"{during['stored'] / during['seconds'] / (alone['stored'] / alone['seconds']):.0%}"
+            " (events per second)"
+        )
+        watch.report()
+        explain_dashboard(client)
     deep_page = next(path for label, path in urls if label.startswith("inbox: page "))
     clean = explain_inbox(
         client, ["/", "/?environment=development", "/?q=timed+out", "/?q=item-4242", deep_page]

@@ -5,6 +5,7 @@ port, wait until it accepts connections, stop it gracefully (or kill it, for the
 test) whatever happened.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -76,6 +77,60 @@ class Gunicorn:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+
+class Serve:
+    """scripts/serve (HAProxy in front of the pages and ingest pools) on a loopback port.
+
+    The caller migrates and collects static files first: the script is started with
+    SERVE_SKIP_MIGRATE=1. `env` carries the pools' knobs (WEB_CONCURRENCY,
+    INGEST_WORKERS, INGEST_QUEUE, ...), as in production.
+    """
+
+    def __init__(self, *, env: dict[str, str], port: int, log: IO[bytes] | None = None) -> None:
+        self.env = {**env, "BIND": f"127.0.0.1:{port}", "SERVE_SKIP_MIGRATE": "1"}
+        self.port, self.log = port, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        self.process = subprocess.Popen(
+            [str(ROOT / "scripts/serve")],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT if self.log else None,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                    # The proxy accepts before the pools are up: wait for a real answer.
+                    sock.sendall(b"GET /health/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                    if sock.recv(12).endswith(b"200"):
+                        return
+            except OSError:
+                pass  # not listening yet
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("scripts/serve did not start")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=40)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # anything left in its group
+        self.process.wait()
 
     @property
     def pid(self) -> int | None:

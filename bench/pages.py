@@ -482,9 +482,10 @@ class Flood:
         from tracking.models import Project
 
         self.bench, self.args = bench, args
-        self.project, _ = Project.objects.get_or_create(
-            slug="flood-bench", defaults={"name": "Flood bench"}
-        )
+        # A new project per run: the cached events have the same ids every run, and a
+        # project stores an event id once.
+        suffix = uuid.uuid4().hex[:8]
+        self.project = Project.objects.create(name=f"Flood {suffix}", slug=f"flood-{suffix}")
         began = time.perf_counter()
         self.envelopes = ingest.cached_events(args.flood_events)
         print(

@@ -369,9 +369,11 @@ class Bench:
         concurrency: int,
         rate: float | None,
         stop: threading.Event | None = None,
+        pause_on_429: float = 0,
     ) -> dict:
         """Send every envelope (or until `stop` is set); `rate` paces the sends (events/s),
-        None sends flat out."""
+        None sends flat out. After a 429 a connection waits `pause_on_429` seconds, as an
+        SDK honours Retry-After."""
         latencies: list[float] = []
         failures: list[str] = []
         lock = threading.Lock()
@@ -404,6 +406,8 @@ class Bench:
                         latencies.append(elapsed)
                     else:
                         failures.append(str(status))
+                if status == 429 and pause_on_429:
+                    time.sleep(pause_on_429)
             connection.close()
 
         threads = [threading.Thread(target=worker) for _ in range(concurrency)]

@@ -24,8 +24,9 @@
    replay) against a copy of the seeded database and against an empty one, and
    prints both rates; the copy is dropped afterwards.
 7. With --during-ingestion: after the idle pass, bench/ingest.py's sender (its
-   sentry-sdk events and raw keep-alive client, 8 connections) sends flat out to a new
-   project through the same front address: first alone for --flood-alone seconds (the
+   sentry-sdk events and raw keep-alive client, 8 connections; a connection answered 429
+   pauses for Retry-After, as an SDK does) sends flat out to a new project through the
+   same front address: first alone for --flood-alone seconds (the
    ingest rate with nothing else running), then while every page is measured again.
    Prints the idle and during-ingestion p50/p95 side by side, the events accepted (200),
    refused (429) and anything else, the events stored (counted in the database), and
@@ -515,7 +516,13 @@ class Flood:
         envelopes = self.envelopes[self.offset :]
 
         def send() -> None:
-            result.update(self.sender.replay(envelopes, self.args.flood_concurrency, None, stop))
+            # Refused connections pause for Retry-After, as the SDKs do.
+            pause = float(self.bench.env.get("INGEST_RETRY_AFTER", "2"))
+            result.update(
+                self.sender.replay(
+                    envelopes, self.args.flood_concurrency, None, stop, pause_on_429=pause
+                )
+            )
 
         sender = threading.Thread(target=send)
         began = time.perf_counter()

@@ -3,6 +3,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 
 from tracking.models import (
     Activity,
@@ -56,6 +57,6 @@ def test_demo_data_is_complete_idempotent_and_prints_working_logins():
         ("engineer", "demo-engineer-pass"),
     ]:
         assert f"login: {username}" in printed and password in printed
-        assert authenticate(username=username, password=password) is not None
+        assert authenticate(RequestFactory().post("/login/"), username=username, password=password)
     assert "http://127.0.0.1:8000/" in printed
     assert "DSN of Storefront: http://" in printed

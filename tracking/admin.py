@@ -6,6 +6,11 @@ from django.http import HttpRequest
 from django.shortcuts import redirect
 
 from tracking import models
+from tracking.auth import ThrottledAdminAuthenticationForm
+
+# The admin's sign-in goes through the same throttle as /login/ (axes counts both; the
+# form adds the per-username lock and the lockout message).
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 @admin.register(models.User)

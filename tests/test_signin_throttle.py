@@ -142,10 +142,11 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_count(victim, settings):
 def test_a_forwarded_header_from_an_untrusted_peer_is_ignored(victim, settings):
     settings.AXES_FAILURE_LIMIT = 3
     settings.INGEST_TRUSTED_PROXIES = []
+    peer = "192.0.2.50"
     for n in range(3):
-        sign_in(Client(), "victim", "wrong", address="192.0.2.50", HTTP_X_FORWARDED_FOR=f"10.9.9.{n}")
+        sign_in(Client(), "victim", "wrong", address=peer, HTTP_X_FORWARDED_FOR=f"10.9.9.{n}")
     assert locked_out(
-        sign_in(Client(), "victim", PASSWORD, address="192.0.2.50", HTTP_X_FORWARDED_FOR="10.1.1.1")
+        sign_in(Client(), "victim", PASSWORD, address=peer, HTTP_X_FORWARDED_FOR="10.1.1.1")
     )
 
 

@@ -236,7 +236,11 @@ def main() -> int:
             [*manage, "collectstatic", "--noinput", "-v0"], env=env, cwd=ROOT, check=True
         )
         subprocess.run(
-            [*manage, "demo_data", "--force"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+            [*manage, "demo_data", "--force"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         with psycopg.connect(url) as db:
             project_id, key = db.execute(

@@ -215,3 +215,28 @@ def test_12_parallel_wrong_passwords_get_at_most_the_limit_of_checks(settings):
     assert statuses.count(429) >= 12 - 4
     total = sum(AccessAttempt.objects.values_list("failures_since_start", flat=True))
     assert total == 5
+
+
+def test_a_garbled_forwarded_address_falls_back_to_the_peer(victim, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    settings.INGEST_TRUSTED_PROXIES = ["10.0.0.1"]
+    response = sign_in(Client(), "victim", "wrong", address="10.0.0.1", HTTP_X_FORWARDED_FOR="nope")
+    assert response.status_code == 200
+    assert list(AccessAttempt.objects.values_list("ip_address", flat=True)) == ["10.0.0.1"]
+
+
+def test_admins_see_the_attempts_and_unlock_in_admin(admin_client, victim, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    for _ in range(2):
+        sign_in(Client(), "victim", "wrong")
+    assert locked_out(sign_in(Client(), "victim", PASSWORD))
+    changelist = admin_client.get(reverse("admin:axes_accessattempt_changelist"))
+    assert changelist.status_code == 200
+    assert b"victim" in changelist.content
+    attempt = AccessAttempt.objects.get()
+    admin_client.post(
+        reverse("admin:axes_accessattempt_changelist"),
+        {"action": "delete_selected", "_selected_action": [attempt.pk], "post": "yes"},
+    )
+    assert not AccessAttempt.objects.exists()
+    assert signed_in(sign_in(Client(), "victim", PASSWORD))

@@ -217,7 +217,6 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
         "SITE_URL": f"http://127.0.0.1:{port}",
         "EMAIL_BACKEND": "console",
-        "LOGIN_THROTTLE_PER_ADDRESS": "1000",
     }
     with psycopg.connect(args.database_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{database}"')

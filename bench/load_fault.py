@@ -217,7 +217,6 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
         "SITE_URL": f"http://127.0.0.1:{port}",
         "EMAIL_BACKEND": "console",
-        "LOGIN_THROTTLE_PER_ADDRESS": "1000",
     }
     with psycopg.connect(args.database_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{database}"')
@@ -236,7 +235,11 @@ def main() -> int:
             [*manage, "collectstatic", "--noinput", "-v0"], env=env, cwd=ROOT, check=True
         )
         subprocess.run(
-            [*manage, "demo_data"], env=env, cwd=ROOT, check=True, stdout=subprocess.DEVNULL
+            [*manage, "demo_data", "--force"],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         with psycopg.connect(url) as db:
             project_id, key = db.execute(

@@ -7,8 +7,27 @@ or path with a quote in it would break a JSON line; this builds the line with js
 import json
 import traceback
 from datetime import UTC, datetime
+from urllib.parse import unquote_plus
 
 from gunicorn.glogging import Logger
+
+# Query parameters that authenticate (the DSN key is public by design, but a log is
+# no place to collect them, and older SDKs also send a secret).
+SECRET_PARAMETERS = frozenset({"sentry_key", "sentry_secret"})
+REDACTED = "[redacted]"
+
+
+def redact_query(query: str) -> str:
+    """The query string with the values of SECRET_PARAMETERS replaced, however the name
+    is spelled on the wire (Django decodes `sentry%5Fkey` to `sentry_key` too)."""
+    if not query:
+        return query
+    pairs = query.split("&")
+    for index, pair in enumerate(pairs):
+        name, separator, _value = pair.partition("=")
+        if unquote_plus(name).strip().lower() in SECRET_PARAMETERS:
+            pairs[index] = f"{name}{separator or '='}{REDACTED}"
+    return "&".join(pairs)
 
 
 class JsonAccessLogger(Logger):
@@ -24,7 +43,7 @@ class JsonAccessLogger(Logger):
                 "remote": environ.get("REMOTE_ADDR", "-"),
                 "method": environ.get("REQUEST_METHOD"),
                 "path": environ.get("PATH_INFO"),
-                "query": environ.get("QUERY_STRING", ""),
+                "query": redact_query(environ.get("QUERY_STRING", "")),
                 "status": int(status),
                 "bytes": getattr(resp, "sent", None),
                 "duration_ms": round(request_time.total_seconds() * 1000, 1),

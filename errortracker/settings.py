@@ -6,6 +6,7 @@ DEBUG=0, SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL; see README "Configuration".
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_filters",
     "django_htmx",
+    "axes",
     "tracking",
 ]
 
@@ -66,6 +68,14 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "tracking.middleware.HtmxMessagesMiddleware",
+    # Last, as django-axes asks: turns a sign-in lockout into its response (429).
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "errortracker.urls"
@@ -210,12 +220,16 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # axes says every step at INFO; its warnings (failures, lockouts) are what matter.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # The default cache is a database table (created by a migration): shared by every app
-# server without another service to run. It holds sign-in throttling and ingestion
-# rate-limit counters.
+# server without another service to run. (Counters that must not lose counts live in
+# tables of their own: sign-in attempts in axes', ingestion in ingest_rate_window.)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
@@ -223,13 +237,29 @@ CACHES = {
     }
 }
 
-# Sign-in throttling (tracking.auth): failures per account / per address per window.
-LOGIN_THROTTLE_WINDOW_SECONDS = int(os.environ.get("LOGIN_THROTTLE_WINDOW_SECONDS", "900"))
-LOGIN_THROTTLE_PER_ACCOUNT = int(os.environ.get("LOGIN_THROTTLE_PER_ACCOUNT", "5"))
-LOGIN_THROTTLE_PER_ADDRESS = int(os.environ.get("LOGIN_THROTTLE_PER_ADDRESS", "20"))
+# Sign-in throttling (django-axes, tracking.auth): failed sign-ins counted in the
+# database per username and client address; see README "Sign-in throttling".
+LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+# Failures of one account from one address (IPv6: one /64) that lock that pair.
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+# Failures of one account from all addresses together that lock the account itself.
+LOGIN_ACCOUNT_FAILURE_LIMIT = int(os.environ.get("LOGIN_ACCOUNT_FAILURE_LIMIT", "50"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "username"]
+AXES_HANDLER = "tracking.auth.SignInHandler"
+AXES_CLIENT_IP_CALLABLE = "tracking.auth.sign_in_address"
+AXES_LOCKOUT_CALLABLE = "tracking.auth.lockout_response"
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+# A lock lasts LOGIN_LOCKOUT_MINUTES from the failure that set it: attempts while locked
+# are refused without being counted, so they do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+# Successful sign-ins are in the session table and the user's last_login already.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 12)))
 
-# Ingestion: trusted proxies may set X-Forwarded-For; everyone else's header is ignored.
+# Trusted proxies may set X-Forwarded-For (for ingestion and sign-in throttling alike);
+# everyone else's header is ignored.
 INGEST_TRUSTED_PROXIES = env_list("INGEST_TRUSTED_PROXIES")
 # Stop storing client IP addresses (privacy).
 STORE_IP_ADDRESSES = env_bool("STORE_IP_ADDRESSES", True)

@@ -44,7 +44,7 @@ def snapshot(conninfo: str) -> dict[str, tuple]:
 def test_dump_and_restore_into_a_fresh_database_gives_the_same_rows(tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only")
-    call_command("demo_data", stdout=StringIO())
+    call_command("demo_data", "--force", stdout=StringIO())
     params = connection.get_connection_params()
     host, port = params.get("host", "127.0.0.1"), str(params.get("port", 5432))
     user = params["user"]

@@ -2,8 +2,10 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
+from tests import factories
 from tracking.models import (
     Activity,
     Error,
@@ -35,7 +37,8 @@ def counts() -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in TABLES}
 
 
-def test_demo_data_is_complete_idempotent_and_prints_working_logins():
+def test_demo_data_is_complete_idempotent_and_prints_working_logins(settings):
+    settings.DEBUG = True  # as `make run` has it
     out = StringIO()
     call_command("demo_data", stdout=out)
     first = counts()
@@ -56,6 +59,23 @@ def test_demo_data_is_complete_idempotent_and_prints_working_logins():
         ("engineer", "demo-engineer-pass"),
     ]:
         assert f"login: {username}" in printed and password in printed
-        assert authenticate(username=username, password=password) is not None
+        assert authenticate(RequestFactory().post("/login/"), username=username, password=password)
     assert "http://127.0.0.1:8000/" in printed
     assert "DSN of Storefront: http://" in printed
+
+
+def test_demo_data_refuses_to_run_with_debug_off_unless_forced(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("demo_data", stdout=StringIO())
+    assert not User.objects.exists()
+    call_command("demo_data", "--force", stdout=StringIO())
+    assert User.objects.filter(username="admin", is_superuser=True).exists()
+
+
+def test_demo_data_never_adds_an_existing_user_to_a_group(settings):
+    settings.DEBUG = True
+    someone = factories.UserFactory(username="lead")
+    with pytest.raises(CommandError, match="exists and is not in Leads"):
+        call_command("demo_data", stdout=StringIO())
+    assert not someone.groups.exists()

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from tests.factories import EngineerFactory
 from tests.test_ingest_support import (
-    assert_consistent,
     envelope_bytes,
     make_event,
     post,
@@ -20,8 +19,10 @@ pytestmark = pytest.mark.django_db
 
 
 def send(client, project, *events, **headers):
-    response = post(client, project, envelope_bytes(*events), **headers)
-    assert response.status_code == 200, response.content
+    """Each event in its own envelope (one event per envelope), the last response."""
+    for event in events:
+        response = post(client, project, envelope_bytes(event), **headers)
+        assert response.status_code == 200, response.content
     return response
 
 
@@ -134,12 +135,13 @@ def test_fingerprint_is_a_sha256_hex(client, project):
 # -- event fields -----------------------------------------------------------------------------
 
 
-def test_several_events_in_one_envelope_are_all_stored(client, project):
+def test_an_envelope_with_two_events_is_refused_whole(client, project):
+    # Relay's rule: one event per envelope; a second event item refuses the envelope.
     first, second = make_event(), make_event(exc_type="KeyError")
-    response = send(client, project, first, second)
-    assert response.json() == {"id": first["event_id"]}
-    assert ErrorOccurrence.objects.count() == 2
-    assert_consistent()
+    response = post(client, project, envelope_bytes(first, second))
+    assert response.status_code == 400
+    assert "duplicate event item" in response.json()["detail"]
+    assert not ErrorOccurrence.objects.exists()
 
 
 def test_event_id_falls_back_to_the_envelope_header(client, project):

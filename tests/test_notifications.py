@@ -205,3 +205,28 @@ def test_a_real_commit_sends_and_a_real_rollback_does_not(mailoutbox):
 
     workflow.assign(error=error, assignee=engineer, by=lead)
     assert [m.to for m in mailoutbox] == [[engineer.email]]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "ValueError\r\nBcc: everyone@example.com",
+        "Boom\nsecond line\rthird",
+        "Tab\tand BEL\x07 and escape\x1b[31m and NEL\x85 and LS\u2028 and PS\u2029 end",
+        "x" * 5000,
+    ],
+)
+def test_subjects_are_single_line_whatever_the_title_holds(
+    lead, engineer, project, mailoutbox, django_capture_on_commit_callbacks, title
+):
+    # Ingestion strips control characters from titles; an error stored before that (or
+    # by any other path) must still be mailable, so the title is built by hand here.
+    error = factories.ErrorFactory(project=project, title=title[:255])
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.assign(error=error, assignee=engineer, by=lead)
+    [mail] = mailoutbox
+    mail.message()  # builds: the mail library accepts the subject as a header
+    assert "\n" not in mail.subject and "\r" not in mail.subject
+    assert not any(ord(char) < 32 or char in "\x7f\x85\u2028\u2029" for char in mail.subject)
+    assert mail.subject.startswith("[Error tracker] Assigned to you: ")
+    assert len(mail.subject) <= notifications.SUBJECT_MAX

@@ -171,12 +171,13 @@ def test_security_headers(engineer_client):
 
 
 def test_sign_in_throttle_through_the_login_page(client, settings):
-    settings.LOGIN_THROTTLE_PER_ACCOUNT = 2
+    # The rules in detail: tests/test_signin_throttle.py.
+    settings.AXES_FAILURE_LIMIT = 2
     factories.EngineerFactory(username="target")
     for _ in range(2):
         client.post(reverse("login"), {"username": "target", "password": "nope"})
     response = client.post(reverse("login"), {"username": "target", "password": "pass-word-123"})
-    assert response.status_code == 200
+    assert response.status_code == 429
     assert b"Too many failed sign-in attempts" in response.content
 
 

@@ -6,6 +6,11 @@ from django.http import HttpRequest
 from django.shortcuts import redirect
 
 from tracking import models
+from tracking.auth import ThrottledAdminAuthenticationForm
+
+# The admin's sign-in goes through the same throttle as /login/ (axes counts both; the
+# form adds the per-username lock and the lockout message).
+admin.site.login_form = ThrottledAdminAuthenticationForm
 
 
 @admin.register(models.User)
@@ -28,12 +33,12 @@ class ResolutionTypeAdmin(admin.ModelAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Deactivate selected resolution types")
+    @admin.action(description="Deactivate selected resolution types", permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset) -> None:
         updated = queryset.filter(is_active=True).update(is_active=False)
         self.message_user(request, f"{updated} resolution type(s) deactivated.", messages.SUCCESS)
 
-    @admin.action(description="Activate selected resolution types")
+    @admin.action(description="Activate selected resolution types", permissions=["change"])
     def activate(self, request: HttpRequest, queryset) -> None:
         updated = queryset.filter(is_active=False).update(is_active=True)
         self.message_user(request, f"{updated} resolution type(s) activated.", messages.SUCCESS)
@@ -103,7 +108,8 @@ class ProjectAdmin(admin.ModelAdmin):
     def dsn(self, obj: models.Project) -> str:
         return obj.dsn(settings.SITE_URL) if obj.pk else "—"
 
-    @admin.action(description="Rotate the DSN key of selected projects")
+    # Breaks every SDK using the old key: only for those who may change projects.
+    @admin.action(description="Rotate the DSN key of selected projects", permissions=["change"])
     def rotate_key(self, request: HttpRequest, queryset) -> None:
         for project in queryset:
             project.public_key = models.new_public_key()

@@ -1,71 +1,149 @@
-"""Sign-in throttling: failed attempts are counted per account and per client address.
+"""Sign-in throttling, through django-axes, for every form that checks a password.
 
-Counters live in the default cache, which is the database cache (shared by every app
-server, see settings.CACHES), in fixed windows. A locked account or address is refused
-before the password is checked, so guessing costs the attacker the window.
+django-axes counts failed sign-ins in its own table (atomic updates), refuses a locked
+sign-in before the password is checked, and covers every door that authenticates with
+the request (`/login/`, `/admin/login/`). What is ours:
+
+- the client address: the same trusted-proxy rule as ingestion
+  (tracking.ingest.auth.client_address), with IPv6 grouped by /64, since one host
+  owns a whole /64 and would otherwise get a fresh counter per address;
+- the rule: the account+address pair is locked after AXES_FAILURE_LIMIT failures, the
+  account alone (from every address together) only after LOGIN_ACCOUNT_FAILURE_LIMIT,
+  which is much higher, so nobody can lock a colleague out with a few wrong passwords;
+- one sign-in at a time per username (a transaction-scoped lock), so parallel guesses
+  cannot all pass the check before the first failure is counted;
+- the message, on the sign-in page itself (429).
 """
 
-import hashlib
-import time
+import ipaddress
 
+from axes.attempts import get_cool_off_threshold
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_client_username
+from axes.models import AccessAttempt
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
-from django.http import HttpRequest
+from django.db import connection, transaction
+from django.db.models import Q, Sum
+from django.http import HttpRequest, HttpResponse
+
+from tracking.ingest.auth import client_address
+
+LOCKED_OUT_MESSAGE = (
+    "Too many failed sign-in attempts. For your security, sign-in is paused for "
+    "%(minutes)d minutes. Wait and try again, or ask an admin to unlock your account."
+)
 
 
-def _window() -> int:
-    return int(time.time() // settings.LOGIN_THROTTLE_WINDOW_SECONDS)
+def sign_in_address(request: HttpRequest) -> str | None:
+    """The client address sign-in attempts are counted under (AXES_CLIENT_IP_CALLABLE).
 
-
-def _keys(request: HttpRequest | None, username: str) -> list[tuple[str, int]]:
-    window = _window()
-    account = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
-    keys = [(f"login-fail:user:{account}:{window}", settings.LOGIN_THROTTLE_PER_ACCOUNT)]
-    address = request.META.get("REMOTE_ADDR") if request is not None else None
-    if address:
-        keys.append((f"login-fail:ip:{address}:{window}", settings.LOGIN_THROTTLE_PER_ADDRESS))
-    return keys
-
-
-def is_throttled(request: HttpRequest | None, username: str) -> bool:
-    values = cache.get_many([key for key, _ in _keys(request, username)])
-    return any(values.get(key, 0) >= limit for key, limit in _keys(request, username))
-
-
-def record_failure(request: HttpRequest | None, username: str) -> None:
-    timeout = settings.LOGIN_THROTTLE_WINDOW_SECONDS * 2
-    for key, _limit in _keys(request, username):
-        if not cache.add(key, 1, timeout=timeout):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, timeout=timeout)
-
-
-def clear_account(request: HttpRequest | None, username: str) -> None:
-    cache.delete(_keys(request, username)[0][0])
-
-
-class ThrottledAuthenticationForm(AuthenticationForm):
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "throttled": ("Too many failed sign-in attempts. Wait %(minutes)d minutes and try again."),
-    }
-
-    def clean(self):
-        username = self.cleaned_data.get("username") or ""
-        if is_throttled(self.request, username):
-            raise forms.ValidationError(
-                self.error_messages["throttled"],
-                code="throttled",
-                params={"minutes": max(1, settings.LOGIN_THROTTLE_WINDOW_SECONDS // 60)},
-            )
+    IPv6 addresses become their /64 network's first address; IPv4-mapped IPv6 becomes
+    IPv4. Anything that is not an address (a garbled forwarded header) falls back to
+    the connection's own address.
+    """
+    for candidate in (client_address(request), request.META.get("REMOTE_ADDR")):
         try:
-            cleaned = super().clean()
-        except forms.ValidationError:
-            record_failure(self.request, username)
-            raise
-        clear_account(self.request, username)
+            address = ipaddress.ip_address((candidate or "").strip())
+        except ValueError:
+            continue
+        if isinstance(address, ipaddress.IPv6Address):
+            if address.ipv4_mapped is not None:
+                return str(address.ipv4_mapped)
+            return str(ipaddress.IPv6Network((address, 64), strict=False).network_address)
+        return str(address)
+    return None
+
+
+class SignInHandler(AxesDatabaseHandler):
+    """axes' database handler with two limits: the pair's, and the account's (higher)."""
+
+    def get_failures(self, request: HttpRequest, credentials: dict | None = None) -> int:
+        username = get_client_username(request, credentials)
+        counts = AccessAttempt.objects.filter(
+            username=username, attempt_time__gte=get_cool_off_threshold(request)
+        ).aggregate(
+            pair=Sum("failures_since_start", filter=Q(ip_address=request.axes_ip_address)),
+            account=Sum("failures_since_start"),
+        )
+        pair = counts["pair"] or 0
+        if (counts["account"] or 0) >= settings.LOGIN_ACCOUNT_FAILURE_LIMIT:
+            # axes compares one number with AXES_FAILURE_LIMIT: report the account's
+            # lock as a count that reaches it.
+            return max(pair, settings.AXES_FAILURE_LIMIT)
+        return pair
+
+    def reset_user_attempts(self, request: HttpRequest, credentials: dict | None = None) -> int:
+        # A successful sign-in clears this pair's failures only: the account's count from
+        # other addresses (someone else guessing) stays until it cools off.
+        username = get_client_username(request, credentials)
+        deleted, _ = AccessAttempt.objects.filter(
+            username=username, ip_address=request.axes_ip_address
+        ).delete()
+        return deleted
+
+
+def _one_sign_in_at_a_time(username: str) -> None:
+    """Serialize sign-ins for one username until the surrounding transaction ends.
+
+    axes checks the count, then the password is checked, then a failure is counted:
+    without this, twelve parallel guesses all read "no failures yet". SQLite needs
+    nothing: its write transactions (IMMEDIATE, see settings) already run one at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"sign-in:{username}"]
+            )
+
+
+class ThrottledLoginMixin:
+    """For AuthenticationForm and its subclasses: the lock, and the friendly message."""
+
+    request: HttpRequest | None
+    cleaned_data: dict
+
+    def clean(self) -> dict:
+        username = self.cleaned_data.get("username") or ""
+        error: forms.ValidationError | None = None
+        with transaction.atomic():
+            _one_sign_in_at_a_time(username)
+            try:
+                cleaned = super().clean()
+            except forms.ValidationError as exc:
+                # Raised after the block, or the rollback would undo the counted failure.
+                error = exc
+        if self.request is not None and getattr(self.request, "axes_locked_out", False):
+            raise forms.ValidationError(
+                LOCKED_OUT_MESSAGE,
+                code="locked_out",
+                params={"minutes": max(1, settings.LOGIN_LOCKOUT_MINUTES)},
+            )
+        if error is not None:
+            raise error
         return cleaned
+
+
+class ThrottledAuthenticationForm(ThrottledLoginMixin, AuthenticationForm):
+    pass
+
+
+class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationForm):
+    pass
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
+) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: the sign-in page the view rendered (with the message from
+    ThrottledLoginMixin), answered 429."""
+    if original_response is not None and original_response.status_code == 200:
+        original_response.status_code = 429
+        return original_response
+    return HttpResponse(
+        LOCKED_OUT_MESSAGE % {"minutes": max(1, settings.LOGIN_LOCKOUT_MINUTES)},
+        status=429,
+        content_type="text/plain; charset=utf-8",
+    )

@@ -513,3 +513,25 @@ class ErrorDailyCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.error_id} {self.day}: {self.count}"
+
+
+class IngestRateWindow(models.Model):
+    """Requests a project sent in one fixed rate-limit window (ingest rate limiting).
+
+    One row per project and window, counted by a single INSERT ... ON CONFLICT DO
+    UPDATE ... RETURNING (tracking.ingest.auth.check_rate_limit), so concurrent app
+    servers never lose a count. Rows of past windows are deleted when a project starts
+    a new window.
+    """
+
+    pk = models.CompositePrimaryKey("project", "window_start")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # Unix time (seconds) at which the window starts; explicit, so every server agrees.
+    window_start = models.BigIntegerField()
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "ingest_rate_window"
+
+    def __str__(self) -> str:
+        return f"{self.project_id} @{self.window_start}: {self.count}"

@@ -12,6 +12,8 @@ Inactive users and users without an email address get nothing.
 """
 
 import logging
+import re
+import unicodedata
 from functools import partial
 
 from django.conf import settings
@@ -29,6 +31,24 @@ def error_url(error: Error) -> str:
     return settings.SITE_URL + reverse("error_detail", args=[error.pk])
 
 
+SUBJECT_MAX = 200
+_SPACES = re.compile(r"\s+")
+
+
+def single_line(text: str, *, limit: int = SUBJECT_MAX) -> str:
+    """`text` as one header-safe line: control and line/paragraph-separator characters
+    become spaces, runs of space collapse, and it is cut at `limit` characters.
+
+    Titles come from hostile payloads; a CR or LF in a subject makes the mail library
+    refuse the whole message, so the notification would silently never go out.
+    """
+    cleaned = "".join(
+        " " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text
+    )
+    cleaned = _SPACES.sub(" ", cleaned).strip()
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
+
+
 def _send(subject: str, body: str, recipient: str) -> None:
     try:
         send_mail(subject, body, None, [recipient], fail_silently=False)
@@ -41,7 +61,8 @@ def queue_email(*, to: User, subject: str, lines: list[str], error: Error) -> No
     if not to.email or not to.is_active:
         return
     body = "\n".join([*lines, "", f"Open the error: {error_url(error)}", ""])
-    transaction.on_commit(partial(_send, f"[Error tracker] {subject}", body, to.email))
+    subject = single_line(f"[Error tracker] {subject}")
+    transaction.on_commit(partial(_send, subject, body, to.email))
 
 
 def _format_time(value) -> str:

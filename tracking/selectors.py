@@ -105,12 +105,33 @@ def _encode_key_value(value: Any) -> Any:
     return value
 
 
+# A cursor is a page link: anything longer was not made by encode_cursor.
+MAX_CURSOR_LENGTH = 512
+_BIGINT = range(-(2**63), 2**63)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} in a cursor")
+
+
 def _decode_key_value(key: str, raw: Any) -> Any:
+    """One key's value, of exactly the type the database compares it as, or ValueError."""
     if key in _DATETIME_KEYS:
-        return datetime.fromisoformat(raw)
+        if type(raw) is not str:
+            raise ValueError("not a timestamp")
+        moment = datetime.fromisoformat(raw)
+        if moment.tzinfo is None:
+            raise ValueError("timestamp without a time zone")
+        # In UTC now: converting year 1 at +14:00 later would overflow inside the query.
+        return moment.astimezone(UTC)
     if key in _INTEGER_KEYS:
-        return int(raw)
-    return uuid.UUID(str(raw))
+        # Exactly an int (not a float such as Infinity, not a bool), in bigint range.
+        if type(raw) is not int or raw not in _BIGINT:
+            raise ValueError("not an integer")
+        return raw
+    if type(raw) is not str:
+        raise ValueError("not an id")
+    return uuid.UUID(raw)
 
 
 def encode_cursor(keys: Sequence[str], row: Any) -> str:
@@ -119,16 +140,17 @@ def encode_cursor(keys: Sequence[str], row: Any) -> str:
 
 
 def decode_cursor(keys: Sequence[str], cursor: str | None) -> list[Any] | None:
-    """The key values in a cursor, or None when it is missing or was tampered with."""
-    if not cursor:
+    """The key values in a cursor, or None (the first page) when it is missing or was
+    not made by encode_cursor: whatever the string, never an exception."""
+    if not cursor or len(cursor) > MAX_CURSOR_LENGTH:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        raw = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        raw = json.loads(base64.urlsafe_b64decode(padded.encode()), parse_constant=_reject_constant)
         if not isinstance(raw, list) or len(raw) != len(keys):
             return None
         return [_decode_key_value(key, value) for key, value in zip(keys, raw, strict=True)]
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+    except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error):
         return None
 
 

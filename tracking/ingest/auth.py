@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.db import connection
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -102,22 +102,37 @@ def client_address(request: HttpRequest) -> str | None:
     return remote
 
 
-def check_rate_limit(project: ProjectAuth, events: int) -> None:
-    """Fixed one-minute windows counted in the cache (shared when CACHES is shared)."""
+RATE_WINDOW_SECONDS = 60
+
+# One statement, atomic on PostgreSQL and SQLite (3.35+): concurrent requests each get
+# their own count back, none is lost (a cache's incr is a read then a write).
+_COUNT_SQL = (
+    "INSERT INTO ingest_rate_window (project_id, window_start, count) VALUES (%s, %s, 1) "
+    "ON CONFLICT (project_id, window_start) DO UPDATE SET count = ingest_rate_window.count + 1 "
+    "RETURNING count"
+)
+_PRUNE_SQL = "DELETE FROM ingest_rate_window WHERE project_id = %s AND window_start < %s"
+
+
+def check_rate_limit(project: ProjectAuth) -> None:
+    """Count one request against the project's per-minute limit, or raise Rejected (429).
+
+    Called right after authentication, before the body is read or parsed, so a refused
+    request costs one statement. A project without a limit (0) costs no query at all.
+    """
     limit = project.rate_limit_per_minute
-    if not limit or not events:
+    if not limit:
         return
     now = time.time()
-    window = int(now // 60)
-    key = f"ingest-rate:{project.id}:{window}"
-    cache.add(key, 0, timeout=120)
-    try:
-        used = cache.incr(key, events)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, events, timeout=120)
-        used = events
+    window_start = int(now // RATE_WINDOW_SECONDS) * RATE_WINDOW_SECONDS
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNT_SQL, [project.id, window_start])
+        (used,) = cursor.fetchone()
+        if used == 1:
+            # The project's first request of a new window: the old windows are done with.
+            cursor.execute(_PRUNE_SQL, [project.id, window_start])
     if used > limit:
-        retry_after = max(1, math.ceil((window + 1) * 60 - now))
+        retry_after = max(1, math.ceil(window_start + RATE_WINDOW_SECONDS - now))
         raise Rejected(
             429,
             f"rate limit of {limit} events per minute exceeded",

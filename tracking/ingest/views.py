@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -64,6 +64,8 @@ def _ingest_endpoint(
             return _respond(405, {"detail": "method not allowed"}, {"Allow": "POST, OPTIONS"})
         try:
             project = auth.authenticate(request, project_id)
+            # Before the body is read: a flood over the limit costs one statement each.
+            auth.check_rate_limit(project)
             event_id = handler(request, project)
         except Rejected as rejected:
             headers = {"X-Sentry-Error": rejected.detail, **rejected.headers}
@@ -74,7 +76,8 @@ def _ingest_endpoint(
                 response._has_been_logged = True
             return response
         except DatabaseError:
-            # The SDK retries later; nothing was half-stored (one statement or one transaction).
+            # The SDK retries later; nothing was half-stored (one event, one statement or
+            # one transaction).
             logger.exception("could not store an event for project %s", project_id)
             return _respond(503, {"detail": "temporarily unavailable"}, {"Retry-After": "5"})
         return _respond(200, {"id": event_id} if event_id else {})
@@ -84,28 +87,14 @@ def _ingest_endpoint(
     return view
 
 
-def _events(
-    request: HttpRequest, payloads: list[bytes | bytearray], fallback_event_id: uuid.UUID | None
-) -> list[IncomingEvent]:
+def _event(
+    request: HttpRequest, payload: bytes | bytearray, fallback_event_id: uuid.UUID | None
+) -> IncomingEvent:
     store_ip = settings.STORE_IP_ADDRESSES
     client_ip = parsing.valid_ip(auth.client_address(request)) if store_ip else None
-    return [
-        parsing.build_event(
-            payload, fallback_event_id=fallback_event_id, client_ip=client_ip, store_ip=store_ip
-        )
-        for payload in payloads
-    ]
-
-
-def _store(project: auth.ProjectAuth, events: list[IncomingEvent]) -> None:
-    auth.check_rate_limit(project, len(events))
-    if len(events) == 1:
-        # One statement on PostgreSQL: atomic by itself, no BEGIN/COMMIT round trips.
-        record_occurrence(project=project.id, event=events[0])
-        return
-    with transaction.atomic():
-        for event in events:
-            record_occurrence(project=project.id, event=event)
+    return parsing.build_event(
+        payload, fallback_event_id=fallback_event_id, client_ip=client_ip, store_ip=store_ip
+    )
 
 
 @_ingest_endpoint
@@ -118,11 +107,12 @@ def envelope(request: HttpRequest, project: auth.ProjectAuth) -> str | None:
     )
     parsed = parsing.parse_envelope(data)
     header_event_id = parsing.parse_event_id(parsed.header.get("event_id"))
-    events = _events(request, [item.payload for item in parsed.events], header_event_id)
-    if events:
-        _store(project, events)
-        return events[0].event_id.hex
-    return header_event_id.hex if header_event_id else None
+    if parsed.event is None:
+        return header_event_id.hex if header_event_id else None
+    event = _event(request, parsed.event.payload, header_event_id)
+    # One event, one statement on PostgreSQL: the error row is locked only for it.
+    record_occurrence(project=project.id, event=event)
+    return event.event_id.hex
 
 
 @_ingest_endpoint
@@ -135,6 +125,6 @@ def store(request: HttpRequest, project: auth.ProjectAuth) -> str | None:
     )
     if data and data.lstrip()[:1] != b"{":
         data = body.inflate_legacy(data, limit=body.EVENT_MAX_SIZE)
-    (event,) = _events(request, [data], None)
-    _store(project, [event])
+    event = _event(request, data, None)
+    record_occurrence(project=project.id, event=event)
     return event.event_id.hex

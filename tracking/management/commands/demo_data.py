@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.test import override_settings
 from django.utils import timezone
 
@@ -169,7 +169,21 @@ ERRORS = [
 class Command(BaseCommand):
     help = "Create demo users, projects, resolution types and errors (idempotent)."
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="run even with DEBUG off (creates an admin with a known password)",
+        )
+
     def handle(self, *args, **options) -> None:
+        if not settings.DEBUG and not options["force"]:
+            # Its superuser's password is printed and in the source: never by accident
+            # on a production database.
+            raise CommandError(
+                "demo_data creates a superuser with a known password; DEBUG is off, so it "
+                "refuses to run. Pass --force to run it anyway (e.g. a throwaway server)."
+            )
         # The demo's notifications would bury the summary; they are not sent.
         with override_settings(
             MAILERS={"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}
@@ -203,9 +217,15 @@ class Command(BaseCommand):
             if created:
                 user.set_password(password)
                 user.save(update_fields=["password"])
-            if group:
-                # get_or_create: the roles migration made them, unless someone removed them.
-                user.groups.add(Group.objects.get_or_create(name=group)[0])
+                if group:
+                    # get_or_create: the roles migration made them, unless someone removed them.
+                    user.groups.add(Group.objects.get_or_create(name=group)[0])
+            elif group and not user.groups.filter(name=group).exists():
+                # Someone else's account with a demo name: never grant it a role.
+                raise CommandError(
+                    f"user {username!r} exists and is not in {group}; demo_data adds no "
+                    "existing user to a group. Rename that user or use another database."
+                )
             users[username] = user
         return users
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.html import squash
 from tracking.models import Error
 
 pytestmark = pytest.mark.django_db
@@ -21,6 +20,10 @@ pytestmark = pytest.mark.django_db
 CORPUS = Path(__file__).parent / "corpus"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
 CASES = EXPECTED["payloads"]
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
 
 
 def payload_bytes(name: str) -> bytes:

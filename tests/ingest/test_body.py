@@ -150,6 +150,33 @@ def test_a_chunked_compression_bomb_is_refused_without_allocating_past_the_limit
     assert not ErrorOccurrence.objects.exists()
 
 
+def test_chunk_extensions_and_trailers_are_understood_on_the_development_server(live_server):
+    project = ProjectFactory()
+    body = json.dumps(event("framed by hand")).encode()
+    framing = b"".join(
+        [
+            b"%x;note=first\r\n" % 10,
+            body[:10],
+            b"\r\n",
+            b"%X\r\n" % (len(body) - 10),
+            body[10:],
+            b"\r\n0\r\nX-Checksum: none\r\n\r\n",
+        ]
+    )
+    parts = urlsplit(live_server.url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.putrequest("POST", f"/api/{project.id}/store/?sentry_key={project.public_key}")
+        connection.putheader("Transfer-Encoding", "chunked")
+        connection.endheaders()
+        connection.send(framing)
+        response = connection.getresponse()
+        assert response.status == 200, response.read()
+    finally:
+        connection.close()
+    assert Error.objects.get(project=project).title == "Error: framed by hand"
+
+
 @pytest.mark.parametrize(
     "framing",
     [

@@ -124,6 +124,25 @@ def test_a_chunked_body_over_the_limit_is_413_and_the_connection_stays_usable(se
     assert ErrorOccurrence.objects.filter(error__project=project).count() == 1
 
 
+def test_a_chunked_body_refused_before_it_is_read_leaves_the_connection_usable(server_url):
+    """Refused on its DSN key, before the body is read: what is left of it must not be
+    taken for the connection's next request."""
+    project = ProjectFactory()
+    connection = Connection(server_url)
+    try:
+        wrong_key = {"X-Sentry-Auth": "Sentry sentry_version=7, sentry_key=" + "0" * 32}
+        plain = envelope(event("refused"))
+        status, _ = connection.post(f"/api/{project.id}/envelope/", pieces(plain), wrong_key)
+        assert status == 403
+        status, _ = connection.post(
+            f"/api/{project.id}/envelope/", pieces(envelope(event("accepted"))), auth(project)
+        )
+        assert status == 200
+    finally:
+        connection.close()
+    assert Error.objects.get(project=project).title == "Error: accepted"
+
+
 def test_a_chunked_compression_bomb_is_refused_without_allocating_past_the_limit(live_server):
     """100 MiB of zeros in ~100 KB of gzip to /store/ (1 MiB decompressed at most). In this
     process (live_server is a thread here) nothing near the bomb's size is allocated."""

@@ -165,16 +165,22 @@ class ChunkedReader:
     def read(self, size: int) -> bytes:
         if self._done:
             return b""
-        if self._left == 0:
-            self._next_chunk()
-            if self._done:
-                return b""
-        data = self._read(min(size, self._left))
-        if not data:
-            raise Rejected(400, "truncated chunked body")
-        self._left -= len(data)
-        if self._left == 0 and self._read(2) != b"\r\n":  # the end of the chunk data
-            raise Rejected(400, "invalid chunked body")
+        try:
+            if self._left == 0:
+                self._next_chunk()
+                if self._done:
+                    return b""
+            data = self._read(min(size, self._left))
+            if not data:
+                raise Rejected(400, "truncated chunked body")
+            self._left -= len(data)
+            if self._left == 0 and self._read(2) != b"\r\n":  # the end of the chunk data
+                raise Rejected(400, "invalid chunked body")
+        except Rejected:
+            # Past broken framing nothing tells where the body ends: the server's own
+            # parser refuses what follows, and closes the connection.
+            self._done = True
+            raise
         return data
 
     def drain(self) -> None:
@@ -186,22 +192,43 @@ class ChunkedReader:
             pass
 
 
+def _development_server_chunks(request: HttpRequest) -> ChunkedReader | None:
+    """The chunked body's reader when the server left the framing to us, else None.
+
+    Django's development server hands over a stream that stops at Content-Length (none
+    here); the chunked framing is still on the connection underneath. One reader per
+    request, so what read_body consumed is not read twice.
+    """
+    if request.META.get("CONTENT_LENGTH") or not _is_chunked(request):
+        return None
+    reader = getattr(request, "_chunked_body", None)
+    if reader is None:
+        server_input = request.META["wsgi.input"]
+        raw_read = getattr(server_input, "_read", None)
+        if not (isinstance(server_input, LimitedStream) and hasattr(raw_read, "__self__")):
+            return None  # gunicorn and the other production servers decode it themselves
+        connection = raw_read.__self__
+        reader = request._chunked_body = ChunkedReader(connection.read, connection.readline)
+    return reader
+
+
 def _body_stream(request: HttpRequest) -> tuple[Callable[[int], bytes], ChunkedReader | None]:
     """A read(size) for the body, and the ChunkedReader when we decode the framing."""
+    if chunked := _development_server_chunks(request):
+        return chunked.read, chunked
     if request.META.get("CONTENT_LENGTH") or not _is_chunked(request):
         # Django's stream, bounded by Content-Length; no length and no chunked framing
         # is an empty body (RFC 9112 6.3).
         return request.read, None
-    server_input = request.META["wsgi.input"]
-    raw_read = getattr(server_input, "_read", None)
-    if isinstance(server_input, LimitedStream) and hasattr(raw_read, "__self__"):
-        # Django's development server: its input stops at Content-Length (none here),
-        # and the chunked framing is still on the connection underneath.
-        connection = raw_read.__self__
-        reader = ChunkedReader(connection.read, connection.readline)
-        return reader.read, reader
-    # gunicorn and the other production servers decode the framing themselves.
-    return server_input.read, None
+    return request.META["wsgi.input"].read, None
+
+
+def discard_unread(request: HttpRequest) -> None:
+    """Drop what is left of a refused request's chunked body on the development server,
+    so the connection's next request starts where it should (gunicorn does it itself,
+    and Django's own server does it for bodies with a Content-Length)."""
+    if chunked := _development_server_chunks(request):
+        chunked.drain()
 
 
 def read_body(request: HttpRequest, *, max_compressed: int, max_decompressed: int) -> bytearray:

@@ -66,6 +66,7 @@ def _ingest_endpoint(
             project = auth.authenticate(request, project_id)
             event_id = handler(request, project)
         except Rejected as rejected:
+            body.discard_unread(request)
             headers = {"X-Sentry-Error": rejected.detail, **rejected.headers}
             response = _respond(rejected.status, {"detail": rejected.detail}, headers)
             if rejected.status == 429:

@@ -4,6 +4,7 @@ into live_server: CORS, the DSN key in the query, and what the error page then s
 from urllib.parse import quote, urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests import factories
 from tests.browser.conftest import screenshot, sign_in
@@ -37,7 +38,15 @@ def report_from_another_site(browser, live_server, js_site) -> dict[str, Error]:
     )
     try:
         site.goto(f"{js_site}/browser/page.html?dsn={quote(dsn)}")
-        site.wait_for_function("window.reported && window.reported.length === 3", timeout=20_000)
+        try:
+            site.wait_for_function(
+                "window.reported && window.reported.length === 3", timeout=60_000
+            )
+        except PlaywrightTimeout:
+            sent = site.evaluate("window.sent")
+            pytest.fail(
+                f"sent {sent}, answers {ingest_answers}, errors {page_errors + console_errors}"
+            )
         sent_with_key = [
             url for url, _ in ingest_answers if f"sentry_key={project.public_key}" in url
         ]

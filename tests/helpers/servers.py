@@ -44,6 +44,7 @@ def gunicorn(*, database_url: str, log: Path) -> Iterator[str]:
         **os.environ,
         "DATABASE_URL": database_url,
         "DEBUG": "1",
+        "GUNICORN_POOL": "",  # one server for everything, on the --bind below
         "WEB_CONCURRENCY": "1",
         "GUNICORN_THREADS": "2",
         "ACCESS_LOG": "0",

@@ -11,7 +11,7 @@ UV_VERSION := 0.13.9
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 BASE_PYTHON := $(shell (command -v pyenv >/dev/null && pyenv which python 2>/dev/null) || command -v python3.13 || command -v python3.12)
 
-.PHONY: help setup run test lint format browser-deps js-deps postgres serve bench-ingest bench-pages load-fault
+.PHONY: help setup run test lint format browser-deps postgres serve bench-ingest bench-pages load-fault
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -37,16 +37,6 @@ postgres:  ## start the local PostgreSQL if nothing answers on 127.0.0.1:5432
 browser-deps:  ## Debian's Chromium for the browser tests (apt), when missing
 	@scripts/ensure-chromium
 
-# npm ci only when the lock file is newer than the installed tree (npm writes
-# node_modules/.package-lock.json on every install).
-JS_DIR := tests/js
-$(JS_DIR)/node_modules/.package-lock.json: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
-	@scripts/ensure-node
-	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
-	@touch $@
-
-js-deps: $(JS_DIR)/node_modules/.package-lock.json  ## Node (apt, when missing) and the pinned Sentry JavaScript SDKs (npm ci) for their tests
-
 lint: setup  ## ruff check, ruff format --check, makemigrations --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -56,7 +46,7 @@ format: setup  ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: setup postgres browser-deps js-deps lint  ## the whole test suite on PostgreSQL (what CI runs)
+test: setup postgres browser-deps lint  ## the whole test suite on PostgreSQL (what CI runs)
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DJANGO_ALLOW_ASYNC_UNSAFE=1 \
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
 
@@ -71,3 +61,17 @@ bench-pages: setup postgres  ## pages benchmark at volume (docs/benchmarks.md)
 
 load-fault: setup postgres  ## load-and-fault test with a server restart (docs/benchmarks.md)
 	$(PY) bench/load_fault.py $(BENCH_ARGS)
+
+# The JavaScript SDK tests (tests/js/): Node from Debian when missing, then npm ci, but
+# only when the lock file is newer than the installed tree (npm writes
+# node_modules/.package-lock.json on every install). `make test` needs them too.
+.PHONY: js-deps
+JS_DIR := tests/js
+$(JS_DIR)/node_modules/.package-lock.json: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	@scripts/ensure-node
+	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+js-deps: $(JS_DIR)/node_modules/.package-lock.json  ## Node (apt, when missing) and the pinned Sentry JavaScript SDKs (npm ci) for their tests
+
+test: js-deps

@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -32,16 +33,34 @@ def gunicorn_url(transactional_db, tmp_path) -> Iterator[str]:
         yield base_url
 
 
+def _installed_lock() -> Path:
+    return JS_DIR / "node_modules" / ".package-lock.json"
+
+
 @pytest.fixture(scope="session")
-def run_node() -> Callable[..., subprocess.CompletedProcess]:
-    """Runs a script of tests/js/ with Node, where `make js-deps` installed the SDKs."""
+def js_deps() -> str:
+    """Node and the pinned JavaScript SDKs, installed as `make js-deps` does when they are
+    missing or older than the lock file (so the tests also run from a fresh clone whatever
+    the order of make's prerequisites); the path of `node`."""
+    lock, installed = JS_DIR / "package-lock.json", _installed_lock()
+    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
+        subprocess.run([str(servers.ROOT / "scripts" / "ensure-node")], check=True)
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=JS_DIR, check=True
+        )
     node = shutil.which("node")
-    if node is None or not (JS_DIR / "node_modules" / "@sentry").is_dir():
+    if node is None or not (JS_DIR / "node_modules" / "@sentry" / "browser").is_dir():
         pytest.fail("Node or the JavaScript SDKs are missing: run `make js-deps`")
+    return node
+
+
+@pytest.fixture(scope="session")
+def run_node(js_deps) -> Callable[..., subprocess.CompletedProcess]:
+    """Runs a script of tests/js/ with Node."""
 
     def run(script: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [node, str(JS_DIR / script), *args],
+            [js_deps, str(JS_DIR / script), *args],
             cwd=JS_DIR,
             capture_output=True,
             text=True,
@@ -52,10 +71,8 @@ def run_node() -> Callable[..., subprocess.CompletedProcess]:
 
 
 @pytest.fixture
-def js_site() -> Iterator[str]:
+def js_site(js_deps) -> Iterator[str]:
     """tests/js/ (the test pages and node_modules) served from another origin than the
     tracker's live_server: http://127.0.0.2:<port>."""
-    if not (JS_DIR / "node_modules" / "@sentry" / "browser").is_dir():
-        pytest.fail("The JavaScript SDKs are missing: run `make js-deps`")
     with servers.static_site(JS_DIR) as url:
         yield url

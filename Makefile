@@ -64,3 +64,17 @@ bench-pages: setup postgres  ## pages benchmark at volume (docs/benchmarks.md)
 
 load-fault: setup postgres  ## load-and-fault test with a server restart (docs/benchmarks.md)
 	$(PY) bench/load_fault.py $(BENCH_ARGS)
+
+# The JavaScript SDK tests (tests/js/): Node from Debian when missing, then npm ci, but
+# only when the lock file is newer than the installed tree (npm writes
+# node_modules/.package-lock.json on every install). `make test` needs them too.
+.PHONY: js-deps
+JS_DIR := tests/js
+$(JS_DIR)/node_modules/.package-lock.json: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	@scripts/ensure-node
+	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+js-deps: $(JS_DIR)/node_modules/.package-lock.json  ## Node (apt, when missing) and the pinned Sentry JavaScript SDKs (npm ci) for their tests
+
+test: js-deps

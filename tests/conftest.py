@@ -5,6 +5,9 @@ from django.test import Client
 from tests import factories
 from tracking.ingest.auth import forget_projects
 
+# Fixtures of the SDK-client and corpus tests (tests/ingest/, tests/browser/).
+pytest_plugins = ["tests.helpers.fixtures"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _close_stray_connections(django_db_setup, django_db_blocker):

@@ -68,6 +68,7 @@ def _ingest_endpoint(
             auth.check_rate_limit(project)
             event_id = handler(request, project)
         except Rejected as rejected:
+            body.discard_unread(request)
             headers = {"X-Sentry-Error": rejected.detail, **rejected.headers}
             response = _respond(rejected.status, {"detail": rejected.detail}, headers)
             if rejected.status == 429:

@@ -580,13 +580,13 @@ def request_of(raw: Any) -> StoredRequest | None:
     stored: StoredRequest = {}
     url = _str(request.get("url"))
     query = _query(request.get("query_string"))
+    if "#" in url:
+        url, _, fragment = url.partition("#")
+        stored["fragment"] = fragment[:MAX_STRING]
     if "?" in url:
         url, _, url_query = url.partition("?")
         if not query:
             query = _query(url_query)
-    if "#" in url:
-        url, _, fragment = url.partition("#")
-        stored["fragment"] = fragment[:MAX_STRING]
     if url:
         stored["url"] = url
     method = _str(request.get("method"), 16).upper()

@@ -13,6 +13,7 @@ Other databases (SQLite for `run`) take the portable ORM path inside one transac
 
 import json
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -350,3 +351,51 @@ def _notify_regression(error_id: uuid.UUID) -> None:
     if assignment is None or not assignment.assigned_to.is_active:
         return
     notifications.notify_regressed(assignment.error, assignee=assignment.assigned_to)
+
+
+def forget_tag_values(contexts: list[tuple[uuid.UUID, Any]]) -> None:
+    """Take deleted occurrences out of the tag rollup: (error id, stored context) each.
+
+    Only contexts written in the current shape were counted at ingestion (rows from
+    before the rollup existed were never in it), so only those are taken out.
+    """
+    from tracking.ingest import normalize, parsing, shape  # ingestion imports this module
+
+    per_value: Counter[tuple[uuid.UUID, str, str]] = Counter()
+    for error_id, context in contexts:
+        if not isinstance(context, dict) or context.get("v") != shape.SHAPE_VERSION:
+            continue
+        tags = context.get("tags") if isinstance(context.get("tags"), dict) else {}
+        contexts_part = context.get("contexts") if isinstance(context.get("contexts"), dict) else {}
+        parts = {
+            "tags": tags,
+            "environment": context.get("environment") or "",
+            "release": context.get("release") or "",
+        }
+        for key, value in parsing.rollup_tags(parts, normalize.context_tags(contexts_part, tags)):
+            per_value[(error_id, key, value)] += 1
+    if not per_value:
+        return
+    if connection.vendor == "postgresql":
+        keys = list(per_value)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE error_tag_value SET count = error_tag_value.count - d.n"
+                " FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::bigint[])"
+                " AS d(error_id, key, value, n)"
+                " WHERE error_tag_value.error_id = d.error_id AND error_tag_value.key = d.key"
+                " AND error_tag_value.value = d.value",
+                [
+                    [k[0] for k in keys],
+                    [k[1] for k in keys],
+                    [k[2] for k in keys],
+                    list(per_value.values()),
+                ],
+            )
+            cursor.execute("DELETE FROM error_tag_value WHERE count <= 0")
+        return
+    for (error_id, key, value), n in per_value.items():
+        ErrorTagValue.objects.filter(error_id=error_id, key=key, value=value).update(
+            count=F("count") - n
+        )
+    ErrorTagValue.objects.filter(count__lte=0).delete()

@@ -57,7 +57,7 @@ def frames(*specs, **common):
                 "platform": "javascript",
             },
             "TypeError: x is undefined",
-            "",
+            "render(/static/js/app.3f2a9c1d.min.js)",
             "TypeError",
         ),
         (
@@ -80,7 +80,7 @@ def frames(*specs, **common):
                 "platform": "javascript",
             },
             "TypeError: x is undefined",
-            "render(app)",
+            "render(/static/js/app.3f2a9c1d.min.js)",
             "TypeError",
         ),
         (
@@ -124,7 +124,7 @@ def frames(*specs, **common):
                 "level": "info",
             },
             "Hello from the browser",
-            "sayHello(main)",
+            "",
             "",
         ),
         (
@@ -160,7 +160,7 @@ def frames(*specs, **common):
         ),
         (
             {"exception": {"values": [{"type": "E", "value": "v" * 300}]}},
-            "E: " + "v" * 97 + "...",
+            "E: " + "v" * 100 + "…",
             "",
             "E",
         ),

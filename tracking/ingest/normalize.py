@@ -73,14 +73,6 @@ DEBUG_ID = re.compile(
 )
 PRINTF_PARAM = re.compile(r"%(?:\((\w+)\))?[-#0 +]*\d*(?:\.\d+)?([sdifrxXeEgGcuo%])")
 BRACE_PARAM = re.compile(r"\{(\w*)\}")
-# sentry.lang.javascript's module names from URLs: drop common folders, versions, hashes.
-JS_CLEAN_MODULE = re.compile(
-    r"""^(?:/|(?:(?:java)?scripts?|js|build|static|node_modules|bower_components|[_.~].*?|
-    v?(?:\d+\.)*\d+|[a-f0-9]{7,8}|[a-f0-9]{32}|[a-f0-9]{40})/)+|(?:[-.][a-f0-9]{7,}$)""",
-    re.X | re.I,
-)
-JS_VERSION_TOKEN = re.compile(r"^(?:[a-f0-9]{32}|[a-f0-9]{40})$", re.I)
-JS_EXTENSIONS = (".min.js", ".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".jsbundle", ".bundle")
 FRAME_TEXT_KEYS = ("filename", "abs_path", "function", "package", "platform", "instruction_addr")
 SENSITIVE_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization", "x-api-key"})
 
@@ -318,7 +310,10 @@ def exceptions_of(event: dict[str, Any], native: bool) -> list[StoredException]:
     for value in _values(event.get("exception"))[-MAX_EXCEPTIONS:]:
         if type(value) is not dict:
             continue
-        frames, omitted = _frames(value.get("stacktrace"), native)
+        stacktrace = value.get("stacktrace")
+        if stacktrace is None:
+            stacktrace = value.get("sentry.interfaces.Stacktrace")
+        frames, omitted = _frames(stacktrace, native)
         entry: StoredException = {
             "type": one_line(_str(value.get("type"), 255)),
             "value": _str(value.get("value"), MAX_MESSAGE)
@@ -403,21 +398,6 @@ def template_frame(event: dict[str, Any]) -> StoredFrame | None:
 # -- culprit and title ----------------------------------------------------------------------
 
 
-def js_module(path: str) -> str:
-    """sentry.lang.javascript's generate_module: a script URL as a module name."""
-    url_path = urlsplit(path).path if "://" in path else path.split("?", 1)[0]
-    lowered = url_path.lower()
-    for extension in JS_EXTENSIONS:
-        if lowered.endswith(extension):
-            url_path = url_path[: -len(extension)]
-            break
-    tokens = url_path.split("/")
-    for index, token in enumerate(tokens):
-        if JS_VERSION_TOKEN.match(token):
-            return "/".join(tokens[index + 1 :])
-    return JS_CLEAN_MODULE.sub("", url_path) or "<unknown module>"
-
-
 def frame_culprit(frame: StoredFrame, platform: str) -> str:
     """Sentry's Frame.get_culprit_string: per-platform location of one frame."""
     platform = frame.get("platform") or platform
@@ -425,11 +405,12 @@ def frame_culprit(frame: StoredFrame, platform: str) -> str:
     if platform in NATIVE_PLATFORMS:
         return function
     if platform in JAVASCRIPT_PLATFORMS:
-        module = frame.get("module")
-        if not module:
-            path = frame.get("abs_path") or frame.get("filename")
-            module = js_module(path) if path else ""
-        return f"{function}({module})" if module else ""
+        # The module, else the file as Sentry's JavaScript frames show it: a URL's path,
+        # without its origin and query.
+        location = frame.get("module") or frame.get("filename") or frame.get("abs_path") or ""
+        if "://" in location:
+            location = urlsplit(location).path or location
+        return f"{function}({location})" if location else ""
     location = frame.get("module") or frame.get("filename")
     return f"{location} in {function}" if location else ""
 
@@ -448,7 +429,8 @@ def stack_culprit(frames: list[StoredFrame], platform: str) -> str:
 
 
 def truncate(text: str, length: int) -> str:
-    return text if len(text) <= length else text[: length - 3] + "..."
+    """sentry.utils.strings.truncatechars: the first `length` characters and an ellipsis."""
+    return text if len(text) <= length else text[:length] + "…"
 
 
 def first_line(text: str) -> str:
@@ -485,7 +467,8 @@ def summarize(
 ) -> Summary:
     raised = exceptions[-1] if exceptions else None
     culprit = _str(event.get("culprit"), MAX_CULPRIT) or _str(event.get("transaction"), MAX_CULPRIT)
-    if not culprit:
+    synthetic = raised is not None and _dict(raised.get("mechanism")).get("synthetic") is True
+    if not culprit and not synthetic:
         frames = raised["frames"] if raised and raised["frames"] else None
         if frames is None and stack is not None:
             frames = stack["frames"]

@@ -38,7 +38,7 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KT, KeyTextTransform, KeyTransform
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.functions import Cast, Coalesce, Concat, NullIf, RowNumber, Trim
 from django.shortcuts import get_object_or_404
@@ -398,7 +398,7 @@ def occurrences_page(
     queryset = ErrorOccurrence.objects.filter(error=error).select_related("user")
     tag_filter = parse_tag_filter(tag)
     if tag_filter is not None:
-        queryset = queryset.filter(_tag_condition(*tag_filter))
+        queryset = _filter_by_tag(queryset, *tag_filter)
     event_query = (event_id or "").strip()
     event_missing = False
     if event_query:
@@ -440,13 +440,15 @@ def parse_tag_filter(text: str | None) -> tuple[str, str] | None:
     return key.strip()[:200], value[:200]
 
 
-def _tag_condition(key: str, value: str) -> Q:
-    # environment and release live at the top of the stored context (shape.StoredContext).
+def _filter_by_tag(queryset: QuerySet, key: str, value: str) -> QuerySet:
+    # environment and release live at the top of the stored context (shape.StoredContext)
+    # and have indexes. Other keys are one JSON key each: built as a transform, not as a
+    # lookup string, so a key like "a__b" or "x__gt" is just a key.
     if key in ("environment", "release"):
-        return Q(**{f"occurrence_context__{key}": value})
-    return Q(occurrence_context__tags__has_key=key) & Q(
-        **{f"occurrence_context__tags__{key}": value}
-    )
+        return queryset.filter(**{f"occurrence_context__{key}": value})
+    return queryset.annotate(
+        tag_value=KeyTextTransform(key, KeyTransform("tags", "occurrence_context"))
+    ).filter(tag_value=value)
 
 
 @dataclass

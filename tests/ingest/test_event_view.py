@@ -180,3 +180,15 @@ def test_crashed_thread_frames_show_when_the_exception_has_none(client, engineer
     assert view.thread.frames[0].module == ""  # a debug id is not a module
     html = engineer_client.get(reverse("error_detail", args=[error.pk])).content.decode()
     assert "Crashed thread" in html and "-[Cart total]" in html and "idle_loop" not in html
+
+
+@pytest.mark.parametrize(
+    "tag", ["a__b:1", "x__gt:2", "browser:", "nocolon", "'; drop table error; --:x", ":v"]
+)
+def test_odd_tag_filters_are_just_keys(client, engineer_client, project, tag):
+    post(client, project, envelope_bytes(make_event(tags={"a__b": "1"})))
+    error = Error.objects.get()
+    response = engineer_client.get(reverse("error_detail", args=[error.pk]), {"tag": tag})
+    assert response.status_code == 200
+    shown = response.content.decode().count('class="occurrence"')
+    assert shown == (1 if tag in ("a__b:1", "nocolon", ":v") else 0)

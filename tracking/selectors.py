@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Avg,
     BooleanField,
@@ -34,6 +35,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
+    TextField,
     Value,
     When,
     Window,
@@ -441,14 +443,21 @@ def parse_tag_filter(text: str | None) -> tuple[str, str] | None:
 
 
 def _filter_by_tag(queryset: QuerySet, key: str, value: str) -> QuerySet:
-    # environment and release live at the top of the stored context (shape.StoredContext)
-    # and have indexes. Other keys are one JSON key each: built as a transform, not as a
-    # lookup string, so a key like "a__b" or "x__gt" is just a key.
+    """Occurrences whose stored tag `key` is `value`.
+
+    environment and release live at the top of the stored context (shape.StoredContext)
+    and have indexes on their text. Other keys are one JSON key each, built as a
+    transform rather than a lookup string, so a key like "a__b" or "x__gt" is just a key.
+    """
     if key in ("environment", "release"):
-        return queryset.filter(**{f"occurrence_context__{key}": value})
-    return queryset.annotate(
-        tag_value=KeyTextTransform(key, KeyTransform("tags", "occurrence_context"))
-    ).filter(tag_value=value)
+        text = KeyTextTransform(key, "occurrence_context")
+    else:
+        text = KeyTextTransform(key, KeyTransform("tags", "occurrence_context"))
+    if connection.vendor == "sqlite":
+        # SQLite compares a key's text with JSON_EXTRACT(value), which refuses plain
+        # text; a cast makes it a text comparison (PostgreSQL's ->> already is one).
+        text = Cast(text, output_field=TextField())
+    return queryset.alias(tag_value=text).filter(tag_value=value)
 
 
 @dataclass

@@ -195,7 +195,7 @@ def test_context_keeps_environment_release_request_contexts_breadcrumbs_extra(cl
     assert context["breadcrumbs"][-1] == {"message": "step 79"}
     assert context["extra"] == {"cart_id": 7}
     assert context["user"] == {"id": "customer-9", "username": "nine"}
-    assert context["exception"][0]["frames"][0]["module"] == "app.views"
+    assert context["exceptions"][0]["frames"][0]["module"] == "app.views"
     assert occurrence.session_id is None  # the tag is not a UUID
     assert occurrence.user is None
 
@@ -227,7 +227,7 @@ def test_oversized_parts_are_trimmed(client, project):
     context = only_occurrence().occurrence_context
     assert len(context["tags"]) == 100
     assert all(len(value) == 200 for value in context["tags"].values())
-    assert len(context["exception"][0]["frames"]) == 50
+    assert len(context["exceptions"][0]["frames"]) == 50
     assert len(context["extra"]["long"]) < 2000
     assert len(json.dumps(context)) < 200_000
 

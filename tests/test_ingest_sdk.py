@@ -88,8 +88,8 @@ def test_sentry_sdk_events_are_grouped_and_stored(live_server, algorithm):
     assert context["contexts"]["cart"] == {"items": 3, "total": 250}
     assert context["user"]["id"] == "customer-42"
     # The nested cause is kept, the raised exception last.
-    assert [exc["type"] for exc in context["exception"]] == ["PaymentDeclined", "RuntimeError"]
-    raised_frames = context["exception"][-1]["frames"]
+    assert [exc["type"] for exc in context["exceptions"]] == ["PaymentDeclined", "RuntimeError"]
+    raised_frames = context["exceptions"][-1]["frames"]
     assert raised_frames[-1]["function"] == "checkout"
     assert ErrorDailyCount.objects.get(error=checkout_error).count == 2
     assert Activity.objects.filter(verb="created", actor=None).count() == 3

@@ -295,8 +295,9 @@ def test_error_page_shows_header_and_stack_trace(engineer_client, project):
     html = response.content.decode()
     assert response.status_code == 200
     assert "KeyError: &#x27;sku&#x27;" in html
-    # In-app frame first, with its source context; the library frame after the divider.
-    assert html.index("add_item") < html.index("Library frames") < html.index("get_response")
+    # A row stored before the current shape (Sentry's wire layout) still shows: in-app
+    # frame first, with its source context; every frame behind "Show all".
+    assert html.index("add_item") < html.index("Show all 2 frames") < html.index("get_response")
     assert "    sku = data[&#x27;sku&#x27;]" in html
     assert 'class="lineno">41<' in html  # pre_context numbered back from lineno
     assert "https://shop.example.com/cart" in html

@@ -17,6 +17,7 @@ from tracking.models import (
     Error,
     ErrorAssignment,
     ErrorEscalation,
+    ErrorKind,
     ErrorOccurrence,
     ErrorStatus,
     EscalationLevel,
@@ -65,6 +66,9 @@ class ErrorFilter(django_filters.FilterSet):
     )
     overdue = django_filters.BooleanFilter(
         label="Overdue", method="filter_overdue", widget=forms.CheckboxInput
+    )
+    kind = django_filters.ChoiceFilter(
+        label="Kind", choices=ErrorKind.choices, empty_label="Errors and security reports"
     )
     environment = django_filters.CharFilter(label="Environment", method="filter_environment")
     release = django_filters.CharFilter(label="Release", method="filter_release")

@@ -131,6 +131,16 @@ class ErrorStatus(models.TextChoices):
     DUPLICATE = "duplicate", "Duplicate"
 
 
+class ErrorKind(models.TextChoices):
+    ERROR = "error", "Error or message"
+    SECURITY = "security", "Security report"
+
+
+# The grouping rules new errors are made with (tracking.ingest.grouping); kept in step
+# with grouping.GROUPING_VERSION, which a test checks.
+CURRENT_GROUPING_VERSION = 2
+
+
 class Error(models.Model):
     """One group of events sharing a fingerprint within a project."""
 
@@ -160,6 +170,17 @@ class Error(models.Model):
     occurrence_count = models.BigIntegerField(default=0, db_default=0)
     regressed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
+    # Which grouping rules made the fingerprint: errors made by older rules keep their
+    # fingerprints (tracking.ingest.grouping explains how events still find them).
+    grouping_version = models.PositiveSmallIntegerField(
+        default=CURRENT_GROUPING_VERSION, db_default=CURRENT_GROUPING_VERSION
+    )
+    kind = models.CharField(
+        max_length=16,
+        choices=ErrorKind.choices,
+        default=ErrorKind.ERROR,
+        db_default=ErrorKind.ERROR,
+    )
 
     class Meta:
         db_table = "error"
@@ -535,3 +556,26 @@ class IngestRateWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} @{self.window_start}: {self.count}"
+
+
+class ErrorTagValue(models.Model):
+    """How many of an error's occurrences carry each tag value, kept current on ingest.
+
+    The error page's tag facets read this rollup, never the occurrences' JSON; retention
+    decreases it with the occurrences it deletes.
+    """
+
+    pk = models.CompositePrimaryKey("error", "key", "value")
+    error = models.ForeignKey(
+        Error, on_delete=models.CASCADE, related_name="tag_values", db_index=False
+    )
+    key = models.CharField(max_length=200)
+    value = models.CharField(max_length=200)
+    count = models.BigIntegerField(default=0)
+    last_seen = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "error_tag_value"
+
+    def __str__(self) -> str:
+        return f"{self.error_id} {self.key}={self.value}: {self.count}"

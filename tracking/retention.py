@@ -2,7 +2,8 @@
 
 Each batch is its own short transaction, so ingestion and the pages never wait long on
 it. For every batch the error's occurrence_count and the per-day rollup are decreased
-by exactly what was deleted, so they keep matching the occurrences that remain.
+by exactly what was deleted, so they keep matching the occurrences that remain; so is
+the tag-value rollup behind the error page's tag facets.
 """
 
 import re
@@ -15,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from tracking.models import Error, ErrorDailyCount, ErrorOccurrence, IngestedEvent
+from tracking.services.occurrences import forget_tag_values
 
 _AGE = re.compile(r"^\s*(\d+)\s*([dhw])\s*$")
 
@@ -50,17 +52,19 @@ def _purge_batch(*, older_than: datetime, batch_size: int) -> int:
         rows = list(
             ErrorOccurrence.objects.filter(occurred_at__lt=older_than)
             .order_by()
-            .values_list("id", "error_id", "occurred_at")[:batch_size]
+            .values_list("id", "error_id", "occurred_at", "occurrence_context")[:batch_size]
         )
         if not rows:
             return 0
         ids = [row[0] for row in rows]
         IngestedEvent.objects.filter(occurrence_id__in=ids)._raw_delete(connection.alias)
         ErrorOccurrence.objects.filter(id__in=ids)._raw_delete(connection.alias)
-        per_error = Counter(error_id for _, error_id, _ in rows)
-        per_day = Counter((error_id, at.date()) for _, error_id, at in rows)
+        per_error = Counter(error_id for _, error_id, _, _ in rows)
+        per_day = Counter((error_id, at.date()) for _, error_id, at, _ in rows)
         _decrement_errors(per_error)
         _decrement_days(per_day)
+        # The tag-value rollup too (tracking.services.occurrences keeps it).
+        forget_tag_values([(error_id, context) for _, error_id, _, context in rows])
         return len(rows)
 
 

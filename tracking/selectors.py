@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Avg,
     BooleanField,
@@ -34,16 +35,18 @@ from django.db.models import (
     Q,
     QuerySet,
     Sum,
+    TextField,
     Value,
     When,
     Window,
 )
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KT, KeyTextTransform, KeyTransform
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
-from django.db.models.functions import Cast, Coalesce, Concat, NullIf, Trim
+from django.db.models.functions import Cast, Coalesce, Concat, NullIf, RowNumber, Trim
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from tracking.ingest import shape
 from tracking.models import (
     ESCALATION_RANK,
     Activity,
@@ -55,6 +58,8 @@ from tracking.models import (
     ErrorOccurrence,
     ErrorResolution,
     ErrorStatus,
+    ErrorTagValue,
+    IngestedEvent,
     Level,
     Project,
     User,
@@ -400,20 +405,161 @@ def affected_users(error: Error, *, scan_limit: int = AFFECTED_USERS_SCAN_LIMIT)
 
 
 def occurrences_page(
-    error: Error, *, after: str | None, before: str | None, page_size: int = OCCURRENCE_PAGE_SIZE
-) -> KeysetPage:
+    error: Error,
+    *,
+    after: str | None,
+    before: str | None,
+    page_size: int = OCCURRENCE_PAGE_SIZE,
+    tag: str | None = None,
+    event_id: str | None = None,
+) -> EventPage:
+    """The error's occurrences, newest first, one page, each unpacked for the event view.
+
+    `tag` ("key:value") keeps the occurrences carrying that tag; `event_id` jumps to
+    one event (by its Sentry event id) of this error. Both stay within this error's
+    occurrences and walk its (error, occurred_at) index.
+    """
+    queryset = ErrorOccurrence.objects.filter(error=error).select_related("user")
+    tag_filter = parse_tag_filter(tag)
+    if tag_filter is not None:
+        queryset = _filter_by_tag(queryset, *tag_filter)
+    event_query = (event_id or "").strip()
+    event_missing = False
+    if event_query:
+        wanted = _event_uuid(event_query)
+        found = (
+            IngestedEvent.objects.filter(
+                project_id=error.project_id, event_id=wanted, occurrence__error=error
+            ).values_list("occurrence_id", flat=True)[:1]
+            if wanted is not None
+            else []
+        )
+        queryset = queryset.filter(pk__in=list(found))
+        event_missing = not found
     page = keyset_paginate(
-        ErrorOccurrence.objects.filter(error=error).select_related("user"),
-        keys=("occurred_at", "id"),
-        after=after,
-        before=before,
-        page_size=page_size,
+        queryset, keys=("occurred_at", "id"), after=after, before=before, page_size=page_size
     )
-    page.rows = [OccurrenceView.from_occurrence(row) for row in page.rows]
-    return page
+    return EventPage(
+        rows=[OccurrenceView.from_occurrence(row) for row in page.rows],
+        next_cursor=page.next_cursor,
+        previous_cursor=page.previous_cursor,
+        tag_filter=tag_filter,
+        event_query=event_query,
+        event_missing=event_missing,
+        facets=tag_facets(error),
+    )
 
 
-# Occurrence context, read defensively: SDKs send what they send. -----------------
+def _event_uuid(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        return None
+
+
+def parse_tag_filter(text: str | None) -> tuple[str, str] | None:
+    key, separator, value = (text or "").partition(":")
+    if not separator or not key.strip():
+        return None
+    return key.strip()[:200], value[:200]
+
+
+def _filter_by_tag(queryset: QuerySet, key: str, value: str) -> QuerySet:
+    """Occurrences whose stored tag `key` is `value`.
+
+    environment and release live at the top of the stored context (shape.StoredContext)
+    and have indexes on their text. Other keys are one JSON key each, built as a
+    transform rather than a lookup string, so a key like "a__b" or "x__gt" is just a key.
+    """
+    if key in ("environment", "release"):
+        text = KeyTextTransform(key, "occurrence_context")
+    else:
+        text = KeyTextTransform(key, KeyTransform("tags", "occurrence_context"))
+    if connection.vendor == "sqlite":
+        # SQLite compares a key's text with JSON_EXTRACT(value), which refuses plain
+        # text; a cast makes it a text comparison (PostgreSQL's ->> already is one).
+        text = Cast(text, output_field=TextField())
+    return queryset.alias(tag_value=text).filter(tag_value=value)
+
+
+@dataclass
+class FacetValue:
+    value: str
+    count: int
+    share: float  # percent of the key's occurrences
+
+    @property
+    def filter(self) -> str:
+        return f"{self._key}:{self.value}"
+
+    _key: str = ""
+
+
+@dataclass
+class Facet:
+    key: str
+    total: int
+    values: list[FacetValue]
+    # Distinct values beyond the top ones shown.
+    others: int = 0
+
+
+TAG_FACET_VALUES = 5
+TAG_FACET_KEYS = 20
+
+
+def tag_facets(error: Error, *, top: int = TAG_FACET_VALUES) -> list[Facet]:
+    """Each tag key of the error with its top values, from the ingestion-kept rollup.
+
+    One query over the error's rollup rows (its primary-key range), never the
+    occurrences: the rollup has one row per distinct tag value, however many events.
+    """
+    rows = (
+        ErrorTagValue.objects.filter(error=error)
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("key")], order_by=[F("count").desc(), F("value")]
+            ),
+            key_total=Window(Sum("count"), partition_by=[F("key")]),
+            key_values=Window(Count("*"), partition_by=[F("key")]),
+        )
+        .values_list("key", "value", "count", "rank", "key_total", "key_values")
+    )
+    facets: dict[str, Facet] = {}
+    for key, value, count, rank, key_total, key_values in rows:
+        if rank > top:
+            continue
+        facet = facets.get(key)
+        if facet is None:
+            facet = facets[key] = Facet(
+                key=key, total=key_total, values=[], others=max(key_values - top, 0)
+            )
+        share = 100.0 * count / key_total if key_total else 0.0
+        facet.values.append(FacetValue(value=value, count=count, share=share, _key=key))
+    ordered = sorted(facets.values(), key=lambda facet: (facet.key not in FIRST_FACETS, facet.key))
+    for facet in ordered:
+        facet.values.sort(key=lambda item: (-item.count, item.value))
+    return ordered[:TAG_FACET_KEYS]
+
+
+FIRST_FACETS = ("environment", "release", "browser", "os", "runtime", "device")
+
+
+@dataclass
+class EventPage(KeysetPage):
+    tag_filter: tuple[str, str] | None = None
+    event_query: str = ""
+    event_missing: bool = False
+    facets: list[Facet] = field(default_factory=list)
+
+    @property
+    def tag_filter_text(self) -> str:
+        return f"{self.tag_filter[0]}:{self.tag_filter[1]}" if self.tag_filter else ""
+
+
+# Occurrence context, read through the one stored shape (tracking.ingest.shape). -------
+
+VALUE_PREVIEW = 300
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -440,7 +586,13 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
-    return json.dumps(value, default=str)
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _preview(value: Any) -> str:
+    """A value for a table cell: JSON for structures, cut to VALUE_PREVIEW characters."""
+    text = _text(value)
+    return text if len(text) <= VALUE_PREVIEW else text[: VALUE_PREVIEW - 1] + "…"
 
 
 @dataclass
@@ -459,15 +611,18 @@ class Frame:
     in_app: bool
     source: list[SourceLine]
     variables: list[tuple[str, str]]
+    colno: int | None = None
+    package: str = ""
 
     @property
     def location(self) -> str:
-        return self.filename or self.module or "?"
+        return self.filename or self.module or self.package or "?"
 
     @classmethod
-    def from_sentry(cls, raw: Any) -> Frame:
+    def from_stored(cls, raw: Any) -> Frame:
         data = _as_dict(raw)
-        lineno = data.get("lineno") if isinstance(data.get("lineno"), int) else None
+        lineno = data.get("lineno") if type(data.get("lineno")) is int else None
+        colno = data.get("colno") if type(data.get("colno")) is int else None
         pre = [_text(line) for line in _as_list(data.get("pre_context"))]
         post = [_text(line) for line in _as_list(data.get("post_context"))]
         source: list[SourceLine] = []
@@ -483,53 +638,167 @@ class Frame:
             module=_text(data.get("module")),
             function=_text(data.get("function")) or "?",
             lineno=lineno,
+            colno=colno,
             in_app=data.get("in_app") is True,
             source=source,
-            variables=_pairs(data.get("vars")),
+            variables=[
+                (str(name), _preview(value)) for name, value in _as_dict(data.get("vars")).items()
+            ],
+            package=_text(data.get("package")),
+        )
+
+
+def _frame_views(raw_frames: Any) -> list[Frame]:
+    # Sentry lists frames oldest first; people read the most recent call first.
+    return [Frame.from_stored(frame) for frame in _as_list(raw_frames)][::-1]
+
+
+@dataclass
+class StackView:
+    """Frames, most recent call first, and the in-app ones on their own."""
+
+    frames: list[Frame]
+    frames_omitted: int = 0
+
+    @property
+    def app_frames(self) -> list[Frame]:
+        return [frame for frame in self.frames if frame.in_app]
+
+    @property
+    def in_app_count(self) -> int:
+        return len(self.app_frames)
+
+    @property
+    def has_other_frames(self) -> bool:
+        return self.in_app_count < len(self.frames)
+
+
+@dataclass
+class ExceptionView(StackView):
+    type: str = ""
+    value: str = ""
+    module: str = ""
+    mechanism: str = ""
+    # None when the SDK did not say.
+    handled: bool | None = None
+    synthetic: bool = False
+    # How it relates to the exception shown above it: "cause" or "context".
+    relation: str = ""
+
+    @classmethod
+    def from_stored(cls, raw: Any) -> ExceptionView:
+        data = _as_dict(raw)
+        mechanism = _as_dict(data.get("mechanism"))
+        source = _text(mechanism.get("source"))
+        relation = ""
+        if source == "__cause__":
+            relation = "cause"
+        elif source == "__context__":
+            relation = "context"
+        handled = mechanism.get("handled")
+        return cls(
+            frames=_frame_views(data.get("frames")),
+            frames_omitted=data.get("frames_omitted") or 0,
+            type=_text(data.get("type")),
+            value=_text(data.get("value")),
+            module=_text(data.get("module")),
+            mechanism=_text(mechanism.get("type")),
+            handled=handled if isinstance(handled, bool) else None,
+            synthetic=mechanism.get("synthetic") is True,
+            relation=relation,
         )
 
 
 @dataclass
-class ExceptionView:
+class ThreadView(StackView):
+    name: str = ""
+    thread_id: str = ""
+    crashed: bool = False
+    source: str = ""
+
+
+@dataclass
+class BreadcrumbView:
+    timestamp: datetime | None
+    timestamp_text: str
+    category: str
+    level: str
+    message: str
     type: str
-    value: str
-    module: str
-    # In-app frames first, each group most recent call first.
-    frames: list[Frame]
+    data: list[tuple[str, str]]
 
-    @property
-    def in_app_count(self) -> int:
-        return sum(1 for frame in self.frames if frame.in_app)
 
-    @classmethod
-    def from_sentry(cls, raw: Any) -> ExceptionView:
-        data = _as_dict(raw)
-        stacktrace = _as_dict(data.get("stacktrace"))
-        # Sentry lists frames oldest first; people read the most recent call first.
-        frames = [Frame.from_sentry(frame) for frame in _as_list(stacktrace.get("frames"))][::-1]
-        frames.sort(key=lambda frame: not frame.in_app)
-        return cls(
-            type=_text(data.get("type")) or "Error",
-            value=_text(data.get("value")),
-            module=_text(data.get("module")),
-            frames=frames,
-        )
+def _breadcrumb_time(value: Any) -> tuple[datetime | None, str]:
+    if type(value) in (int, float):
+        try:
+            return datetime.fromtimestamp(value, tz=UTC), ""
+        except (OverflowError, OSError, ValueError):
+            return None, str(value)
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None, value
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), ""
+    return None, ""
+
+
+@dataclass
+class ContextView:
+    name: str
+    title: str
+    items: list[tuple[str, str]]
+
+
+CONTEXT_TITLES = {
+    "runtime": "Runtime",
+    "os": "Operating system",
+    "browser": "Browser",
+    "device": "Device",
+    "app": "App",
+    "trace": "Trace",
+    "culture": "Culture",
+    "gpu": "GPU",
+}
+
+
+@dataclass
+class RequestView:
+    method: str = ""
+    url: str = ""
+    query: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    cookies: list[str] = field(default_factory=list)
+    body_summary: str = ""
+    fragment: str = ""
 
 
 @dataclass
 class OccurrenceView:
-    """An occurrence with its context unpacked for the page; missing keys become blanks."""
+    """An occurrence with its stored context unpacked for the page."""
 
     occurrence: ErrorOccurrence
+    event_id: str = ""
     environment: str = ""
     release: str = ""
+    level: str = ""
+    platform: str = ""
+    server_name: str = ""
+    transaction: str = ""
+    dist: str = ""
     message: str = ""
+    # The raised exception first, then what caused it.
     exceptions: list[ExceptionView] = field(default_factory=list)
-    request_url: str = ""
-    request_method: str = ""
-    request_headers: list[tuple[str, str]] = field(default_factory=list)
+    # The crashed thread (or the event's own stack) when no exception has frames.
+    thread: ThreadView | None = None
+    breadcrumbs: list[BreadcrumbView] = field(default_factory=list)
+    request: RequestView | None = None
+    contexts: list[ContextView] = field(default_factory=list)
     reported_user: list[tuple[str, str]] = field(default_factory=list)
     tags: list[tuple[str, str]] = field(default_factory=list)
+    extra: list[tuple[str, str]] = field(default_factory=list)
+    sdk: str = ""
+    security: list[tuple[str, str]] = field(default_factory=list)
     raw_context: str = ""
 
     @property
@@ -540,27 +809,108 @@ class OccurrenceView:
     def occurred_at(self) -> datetime:
         return self.occurrence.occurred_at
 
+    @property
+    def request_url(self) -> str:
+        return self.request.url if self.request else ""
+
+    @property
+    def request_method(self) -> str:
+        return self.request.method if self.request else ""
+
+    @property
+    def request_headers(self) -> list[tuple[str, str]]:
+        return self.request.headers if self.request else []
+
     @classmethod
     def from_occurrence(cls, occurrence: ErrorOccurrence) -> OccurrenceView:
-        context = _as_dict(occurrence.occurrence_context)
-        request = _as_dict(context.get("request"))
-        logentry = _as_dict(context.get("logentry"))
-        message = context.get("message")
-        if isinstance(message, dict):
-            message = message.get("formatted") or message.get("message")
-        # The raised exception is the last value; show it first, its causes after.
-        exception_values = _as_list(_as_dict(context.get("exception")).get("values"))
+        context = shape.upgrade(occurrence.occurrence_context)
+        exceptions = [ExceptionView.from_stored(value) for value in context.get("exceptions", [])]
+        exceptions.reverse()
+        thread = None
+        stack = _as_dict(context.get("stack"))
+        if stack and not any(exception.frames for exception in exceptions):
+            thread = ThreadView(
+                frames=_frame_views(stack.get("frames")),
+                frames_omitted=stack.get("frames_omitted") or 0,
+                name=_text(stack.get("thread_name")),
+                thread_id=_text(stack.get("thread_id")),
+                crashed=stack.get("crashed") is True,
+                source=_text(stack.get("source")),
+            )
+        breadcrumbs = []
+        for crumb in _as_list(context.get("breadcrumbs")):
+            crumb = _as_dict(crumb)
+            moment, moment_text = _breadcrumb_time(crumb.get("timestamp"))
+            breadcrumbs.append(
+                BreadcrumbView(
+                    timestamp=moment,
+                    timestamp_text=moment_text,
+                    category=_text(crumb.get("category")),
+                    level=_text(crumb.get("level")),
+                    message=_text(crumb.get("message")),
+                    type=_text(crumb.get("type")),
+                    data=[(str(k), _preview(v)) for k, v in _as_dict(crumb.get("data")).items()],
+                )
+            )
+        request = None
+        stored_request = _as_dict(context.get("request"))
+        if stored_request:
+            request = RequestView(
+                method=_text(stored_request.get("method")),
+                url=_text(stored_request.get("url")),
+                query=_pairs(stored_request.get("query")),
+                headers=_pairs(stored_request.get("headers")),
+                cookies=[_text(name) for name in _as_list(stored_request.get("cookies"))],
+                body_summary=_text(stored_request.get("body_summary")),
+                fragment=_text(stored_request.get("fragment")),
+            )
+        contexts = []
+        raw_contexts = _as_dict(context.get("contexts"))
+        names = sorted(
+            raw_contexts,
+            key=lambda name: (
+                name not in CONTEXT_TITLES,
+                list(CONTEXT_TITLES).index(name) if name in CONTEXT_TITLES else 0,
+                name,
+            ),
+        )
+        for name in names:
+            value = raw_contexts[name]
+            items = (
+                [(str(k), _preview(v)) for k, v in value.items() if k != "type"]
+                if isinstance(value, dict)
+                else [("value", _preview(value))]
+            )
+            contexts.append(
+                ContextView(name=name, title=CONTEXT_TITLES.get(name, name), items=items)
+            )
+        message = _as_dict(context.get("message"))
+        sdk = _as_dict(context.get("sdk"))
+        user = _as_dict(context.get("user"))
         return cls(
             occurrence=occurrence,
+            event_id=_text(context.get("event_id")),
             environment=_text(context.get("environment")),
             release=_text(context.get("release")),
-            message=_text(message or logentry.get("formatted") or logentry.get("message")),
-            exceptions=[ExceptionView.from_sentry(value) for value in exception_values][::-1],
-            request_url=_text(request.get("url")),
-            request_method=_text(request.get("method")),
-            request_headers=_pairs(request.get("headers")),
-            reported_user=_pairs(context.get("user")),
+            level=_text(context.get("level")),
+            platform=_text(context.get("platform")),
+            server_name=_text(context.get("server_name")),
+            transaction=_text(context.get("transaction")),
+            dist=_text(context.get("dist")),
+            message=_text(message.get("formatted") or message.get("template")),
+            exceptions=exceptions,
+            thread=thread,
+            breadcrumbs=breadcrumbs,
+            request=request,
+            contexts=contexts,
+            # The IP address has its own column, shown once beside these.
+            reported_user=[(k, _preview(v)) for k, v in user.items() if k != "ip_address"],
             tags=_pairs(context.get("tags")),
+            extra=[(str(k), _preview(v)) for k, v in _as_dict(context.get("extra")).items()],
+            sdk=" ".join(
+                part for part in (_text(sdk.get("name")), _text(sdk.get("version"))) if part
+            ),
+            security=[(str(k), _preview(v)) for k, v in _as_dict(context.get("security")).items()],
             raw_context=json.dumps(context, indent=2, sort_keys=True, default=str),
         )
 

@@ -406,12 +406,14 @@ def _timeline(error: Error) -> list[Any]:
     return activities
 
 
-def _occurrences(request: HttpRequest, error: Error) -> selectors.KeysetPage:
+def _occurrences(request: HttpRequest, error: Error) -> selectors.EventPage:
     return selectors.occurrences_page(
         error,
         after=request.GET.get("after"),
         before=request.GET.get("before"),
         page_size=selectors.OCCURRENCE_PAGE_SIZE,
+        tag=request.GET.get("tag"),
+        event_id=request.GET.get("event"),
     )
 
 

@@ -21,22 +21,13 @@ try:
 except ImportError:  # optional: the standard library parses the same documents, slower
     orjson = None
 
-from tracking.ingest import grouping
+from tracking.ingest import grouping, normalize
 from tracking.ingest.body import EVENT_MAX_SIZE
 from tracking.ingest.errors import Rejected
-from tracking.models import Level
+from tracking.ingest.normalize import MAX_DEPTH, MAX_ITEMS, _dict, _str, sanitize, trim
+from tracking.models import ErrorKind, Level
 from tracking.services.occurrences import IncomingEvent
 
-MAX_TAGS = 100
-MAX_TAG_LENGTH = 200
-MAX_STRING = 1024
-MAX_VAR_STRING = 256
-MAX_ITEMS = 50
-MAX_DEPTH = 6
-MAX_FRAMES_HEAD = 20
-MAX_FRAMES_TAIL = 30
-MAX_BREADCRUMBS = 50
-MAX_MESSAGE = 10_000
 # Sentry's own clock-skew rules: future timestamps and very old ones become "now".
 MAX_FUTURE_SKEW = timedelta(minutes=1)
 MAX_AGE = timedelta(days=30)
@@ -160,23 +151,7 @@ def parse_event_id(value: Any) -> uuid.UUID | None:
         raise Rejected(400, "event_id is not a UUID") from exc
 
 
-# -- type-checking accessors ------------------------------------------------------------
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any, limit: int = MAX_STRING) -> str:
-    if isinstance(value, str):
-        return value[:limit]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)[:limit]
-    return ""
+# -- the event ------------------------------------------------------------------------------
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -186,54 +161,6 @@ def _uuid(value: Any) -> uuid.UUID | None:
         except ValueError:
             return None
     return None
-
-
-def trim(value: Any, *, depth: int = 0, max_string: int = MAX_STRING) -> Any:
-    """A JSON-safe copy no deeper, longer or wider than the limits above."""
-    kind = type(value)
-    if kind is str:
-        return value if len(value) <= max_string else value[:max_string] + "…"
-    if kind is dict:
-        if depth >= MAX_DEPTH:
-            return "{…}"
-        trimmed = {}
-        for key, item in value.items():
-            if len(trimmed) >= MAX_ITEMS:
-                trimmed["…"] = f"{len(value) - MAX_ITEMS} more"
-                break
-            kind = type(item)
-            # Inline the common leaves: this loop runs for every local of every frame.
-            if (
-                item is None
-                or kind is int
-                or kind is bool
-                or (kind is str and len(item) <= max_string)
-            ):
-                trimmed[key[:MAX_TAG_LENGTH]] = item
-            else:
-                trimmed[key[:MAX_TAG_LENGTH]] = trim(item, depth=depth + 1, max_string=max_string)
-        return trimmed
-    if kind is list:
-        if depth >= MAX_DEPTH:
-            return "[…]"
-        return [trim(item, depth=depth + 1, max_string=max_string) for item in value[:MAX_ITEMS]]
-    if kind is float and not math.isfinite(value):
-        return None
-    return value
-
-
-def sanitize(value: Any) -> Any:
-    """Replace what PostgreSQL cannot store (NUL, lone surrogates) in every string."""
-    if isinstance(value, str):
-        return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
-    if isinstance(value, dict):
-        return {sanitize(key): sanitize(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [sanitize(item) for item in value]
-    return value
-
-
-# -- the event ------------------------------------------------------------------------------
 
 
 def _timestamp(value: Any, received_at: datetime) -> datetime:
@@ -255,91 +182,6 @@ def _timestamp(value: Any, received_at: datetime) -> datetime:
     return moment
 
 
-FRAME_TEXT_KEYS = ("filename", "abs_path", "module", "function", "context_line", "package")
-
-
-def _lines(value: Any, keep: slice) -> list[str]:
-    if type(value) is not list:
-        return []
-    return [line[:MAX_STRING] for line in value[keep] if type(line) is str]
-
-
-def _frame(frame: dict[str, Any]) -> dict[str, Any]:
-    kept: dict[str, Any] = {}
-    for key in FRAME_TEXT_KEYS:
-        text = frame.get(key)
-        if type(text) is str:
-            kept[key] = text[:MAX_STRING]
-    for key in ("lineno", "colno"):
-        if type(frame.get(key)) is int:
-            kept[key] = frame[key]
-    if type(frame.get("in_app")) is bool:
-        kept["in_app"] = frame["in_app"]
-    if "pre_context" in frame:
-        kept["pre_context"] = _lines(frame["pre_context"], slice(-5, None))
-    if "post_context" in frame:
-        kept["post_context"] = _lines(frame["post_context"], slice(None, 5))
-    variables = frame.get("vars")
-    if type(variables) is dict and variables:
-        kept["vars"] = trim(variables, depth=MAX_DEPTH - 2, max_string=MAX_VAR_STRING)
-    return kept
-
-
-def _frames(stacktrace: Any) -> list[dict[str, Any]]:
-    frames = [frame for frame in _list(_dict(stacktrace).get("frames")) if isinstance(frame, dict)]
-    if len(frames) > MAX_FRAMES_HEAD + MAX_FRAMES_TAIL:
-        frames = frames[:MAX_FRAMES_HEAD] + frames[-MAX_FRAMES_TAIL:]
-    return [_frame(frame) for frame in frames]
-
-
-def _exceptions(event: dict[str, Any]) -> list[dict[str, Any]]:
-    raw = event.get("exception")
-    values = raw if isinstance(raw, list) else _list(_dict(raw).get("values"))
-    exceptions = []
-    for value in values[-10:]:
-        if not isinstance(value, dict):
-            continue
-        entry: dict[str, Any] = {
-            "type": _str(value.get("type"), 255) or "Error",
-            "value": _str(value.get("value"), MAX_MESSAGE),
-            "frames": _frames(value.get("stacktrace")),
-        }
-        if isinstance(value.get("module"), str):
-            entry["module"] = value["module"][:MAX_STRING]
-        if isinstance(value.get("mechanism"), dict):
-            entry["mechanism"] = trim(value["mechanism"], depth=MAX_DEPTH - 2)
-        exceptions.append(entry)
-    return exceptions
-
-
-def _message(event: dict[str, Any]) -> tuple[str, str]:
-    """(template, formatted) from logentry or the legacy message field."""
-    logentry = _dict(event.get("logentry")) or _dict(event.get("sentry.interfaces.Message"))
-    message = event.get("message")
-    if isinstance(message, dict):
-        logentry = logentry or message
-        message = None
-    template = _str(logentry.get("message"), MAX_MESSAGE) or _str(message, MAX_MESSAGE)
-    formatted = _str(logentry.get("formatted"), MAX_MESSAGE) or template
-    return template, formatted
-
-
-def _tags(raw: Any) -> dict[str, str]:
-    pairs = (
-        raw.items()
-        if isinstance(raw, dict)
-        else (pair for pair in _list(raw) if isinstance(pair, list) and len(pair) == 2)
-    )
-    tags: dict[str, str] = {}
-    for key, value in pairs:
-        if len(tags) >= MAX_TAGS:
-            break
-        key_text = _str(key, MAX_TAG_LENGTH)
-        if key_text:
-            tags[key_text] = _str(value, MAX_TAG_LENGTH) if value is not None else ""
-    return tags
-
-
 def valid_ip(value: Any) -> str | None:
     if not isinstance(value, str) or "%" in value:
         return None
@@ -349,17 +191,27 @@ def valid_ip(value: Any) -> str | None:
         return None
 
 
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
+def _level(value: Any) -> str:
+    level = normalize.one_line(_str(value, 16)).lower()
+    level = LEVEL_ALIASES.get(level, level)
+    return level if level in LEVELS else Level.ERROR
 
 
-def _culprit(exceptions: list[dict[str, Any]], event: dict[str, Any]) -> str:
-    if exceptions:
-        for frame in reversed(exceptions[-1]["frames"]):
-            if frame.get("in_app") is True:
-                module, function = grouping.frame_location(frame)
-                return f"{module} in {function}"[:255]
-    return (_str(event.get("transaction"), 255) or _str(event.get("culprit"), 255))[:255]
+def rollup_tags(
+    context: dict[str, Any], derived: dict[str, str] | None = None
+) -> tuple[tuple[str, str], ...]:
+    """The (key, value) pairs counted per error for the tag facets, sorted by key.
+
+    The event's tags, its environment and release, and the tags derived from its
+    contexts (browser, os, ...). Sorted so that two events of one error lock the
+    rollup rows in the same order.
+    """
+    pairs = {**(derived or {}), **context["tags"]}
+    if context["environment"]:
+        pairs.setdefault("environment", context["environment"])
+    if context["release"]:
+        pairs.setdefault("release", context["release"])
+    return tuple(sorted((key, value[:200]) for key, value in pairs.items() if value))
 
 
 def build_event(
@@ -374,106 +226,99 @@ def build_event(
     event = loads_object(payload, "event")
     if SUSPECT_ESCAPES.search(payload):
         event = sanitize(event)
-    received_at = received_at or timezone.now()
-    event_id = parse_event_id(event.get("event_id")) or fallback_event_id or uuid.uuid4()
-
-    exceptions = _exceptions(event)
-    template, formatted = _message(event)
-    raised = exceptions[-1] if exceptions else None
-    if raised is not None:
-        title = (
-            f"{raised['type']}: {_first_line(raised['value'])}"
-            if raised["value"]
-            else raised["type"]
-        )
-        exception_type, message = raised["type"], raised["value"]
-    else:
-        title = _first_line(formatted) or _str(event.get("transaction")) or "<unlabeled event>"
-        exception_type, message = "", formatted
-    culprit = _culprit(exceptions, event)
-    fingerprint = grouping.fingerprint_hash(
-        event.get("fingerprint"),
-        grouping.default_components(
-            exception=raised, message_template=template, fallback=culprit or title
-        ),
+    return event_from_dict(
+        event,
+        fallback_event_id=fallback_event_id,
+        client_ip=client_ip,
+        store_ip=store_ip,
+        received_at=received_at,
     )
 
-    level = _str(event.get("level"), 16).lower()
-    level = LEVEL_ALIASES.get(level, level)
-    if level not in LEVELS:
-        level = Level.ERROR
 
-    tags = _tags(event.get("tags"))
-    contexts = _dict(event.get("contexts"))
-    reported_user = trim(_dict(event.get("user")), depth=MAX_DEPTH - 2)
+def event_from_dict(
+    event: dict[str, Any],
+    *,
+    fallback_event_id: uuid.UUID | None,
+    client_ip: str | None,
+    store_ip: bool,
+    received_at: datetime | None = None,
+    kind: str = ErrorKind.ERROR,
+) -> IncomingEvent:
+    """An already parsed event (a dict) as record_occurrence stores it."""
+    received_at = received_at or timezone.now()
+    event_id = parse_event_id(event.get("event_id")) or fallback_event_id or uuid.uuid4()
+    aliased = normalize.resolve_aliases(event)
+    platform = _str(aliased.get("platform"), 64) or "other"
+    context, summary, inputs = normalize.build_context(
+        aliased, event_id=event_id.hex, platform=platform
+    )
+
+    transaction = context.get("transaction", "")
+    default = grouping.default_components(
+        exceptions=inputs["exceptions"],
+        stack=inputs["stack"],
+        template=inputs["template"],
+        raised_is_error=inputs["raised_is_error"],
+        transaction=transaction,
+        culprit=summary.culprit,
+        title=summary.title,
+        platform=platform,
+        logger=context.get("logger", ""),
+    )
+    version1 = None
+    if aliased is event:
+        raised = inputs["exceptions"][-1] if inputs["exceptions"] else None
+        version1 = grouping.version1_components(
+            exception=raised,
+            message_template=inputs["template"],
+            fallback=summary.culprit or summary.title,
+        )
+        if version1[0] == "fallback":
+            # Version 1 put every such event in one error: nothing worth keeping together.
+            version1 = None
+    custom = event.get("fingerprint")
+    if isinstance(custom, list):
+        custom = trim(custom[:MAX_ITEMS], depth=MAX_DEPTH - 1)
+    grouped = grouping.group(custom=custom, default=default, version1=version1)
+
+    reported_user = trim(_dict(aliased.get("user")), depth=MAX_DEPTH - 2)
     ip_address = None
     if store_ip:
         reported_ip = reported_user.get("ip_address")
         ip_address = client_ip if reported_ip in (None, "{{auto}}") else valid_ip(reported_ip)
+        if ip_address and "ip_address" in reported_user:
+            # The occurrence's own column holds it; the page shows it once.
+            reported_user.pop("ip_address")
     else:
         reported_user.pop("ip_address", None)
+    context["user"] = reported_user
+    tags = context["tags"]
+    contexts = _dict(aliased.get("contexts"))
     session_id = (
         _uuid(tags.get("session_id"))
         or _uuid(contexts.get("session_id"))
         or _uuid(_dict(contexts.get("session")).get("session_id"))
         or _uuid(_dict(contexts.get("session")).get("id"))
     )
-
-    context: dict[str, Any] = {
-        "event_id": event_id.hex,
-        "environment": _str(event.get("environment"), 255),
-        "release": _str(event.get("release"), 255),
-        "tags": tags,
-        "user": reported_user,
-    }
-    for key in ("server_name", "transaction", "dist"):
-        if event.get(key) is not None:
-            context[key] = _str(event.get(key), 255)
-    if template:
-        context["message"] = {"template": template, "formatted": formatted}
-        params = (
-            event.get("logentry", {}).get("params")
-            if isinstance(event.get("logentry"), dict)
-            else None
-        )
-        if params:
-            context["message"]["params"] = trim(params, depth=MAX_DEPTH - 2)
-    if exceptions:
-        context["exception"] = exceptions
-    stacktrace = event.get("stacktrace") or _dict(
-        (_list(_dict(event.get("threads")).get("values")) or [{}])[0]
-    ).get("stacktrace")
-    if not exceptions and isinstance(stacktrace, dict):
-        context["stacktrace"] = _frames(stacktrace)
-    for key in ("request", "contexts", "extra"):
-        if isinstance(event.get(key), dict) and event[key]:
-            context[key] = trim(event[key], depth=1)
-    breadcrumbs = event.get("breadcrumbs")
-    breadcrumbs = breadcrumbs if isinstance(breadcrumbs, list) else _dict(breadcrumbs).get("values")
-    if isinstance(breadcrumbs, list) and breadcrumbs:
-        context["breadcrumbs"] = trim(breadcrumbs[-MAX_BREADCRUMBS:], depth=1)
-    sdk = _dict(event.get("sdk"))
-    if sdk:
-        context["sdk"] = {
-            "name": _str(sdk.get("name"), 255),
-            "version": _str(sdk.get("version"), 64),
-        }
-    fingerprint_parts = event.get("fingerprint")
-    if isinstance(fingerprint_parts, list) and fingerprint_parts:
-        context["fingerprint"] = trim(fingerprint_parts[:MAX_ITEMS], depth=MAX_DEPTH - 1)
+    level = _level(aliased.get("level"))
+    context["level"] = level
+    context["platform"] = platform
 
     user_id = _uuid(reported_user.get("id")) if isinstance(reported_user.get("id"), str) else None
     return IncomingEvent(
         event_id=event_id,
-        fingerprint=fingerprint,
-        title=title[:255],
-        occurred_at=_timestamp(event.get("timestamp"), received_at),
-        exception_type=exception_type[:255],
-        message=message,
-        culprit=culprit,
+        fingerprint=grouped.fingerprint,
+        legacy_fingerprint=grouped.legacy,
+        title=summary.title[:255],
+        occurred_at=_timestamp(aliased.get("timestamp"), received_at),
+        exception_type=summary.exception_type[:255],
+        message=summary.message,
+        culprit=summary.culprit[:255],
         level=level,
-        platform=_str(event.get("platform"), 64) or "other",
+        platform=platform,
+        kind=kind,
         context=context,
+        tags=rollup_tags(context, inputs["derived_tags"]),
         ip_address=ip_address,
         session_id=session_id,
         user_id=user_id,

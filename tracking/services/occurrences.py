@@ -2,7 +2,8 @@
 
 One accepted event becomes one ErrorOccurrence of the Error its fingerprint names,
 with the IngestedEvent row that keeps a retried event from being stored twice, the
-error's counters, the daily rollup, and (for a new or regressed error) an Activity row.
+error's counters, the daily rollup, the tag-value rollup (one upserted row per tag),
+and (for a new or regressed error) an Activity row.
 
 On PostgreSQL all of that is a single INSERT ... ON CONFLICT statement chained through
 data-modifying CTEs: one round trip, atomic on its own, and the error row is locked
@@ -12,6 +13,7 @@ Other databases (SQLite for `run`) take the portable ORM path inside one transac
 
 import json
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,12 +31,15 @@ except ImportError:  # optional: json.dumps writes the same text, slower
 
 from tracking import notifications
 from tracking.models import (
+    CURRENT_GROUPING_VERSION,
     ActivityVerb,
     Error,
     ErrorAssignment,
     ErrorDailyCount,
+    ErrorKind,
     ErrorOccurrence,
     ErrorStatus,
+    ErrorTagValue,
     IngestedEvent,
     Project,
     User,
@@ -56,7 +61,13 @@ class IncomingEvent:
     culprit: str = ""
     level: str = "error"
     platform: str = ""
+    kind: str = ErrorKind.ERROR
+    # The fingerprint older grouping rules gave this event, when it differs: a
+    # version 1 error with it takes the event (tracking.ingest.grouping).
+    legacy_fingerprint: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    # (key, value) pairs counted in the error's tag rollup, sorted by key.
+    tags: tuple[tuple[str, str], ...] = ()
     ip_address: str | None = None
     session_id: uuid.UUID | None = None
     # The reported user's identifiers, matched against our users (DESIGN 4.2).
@@ -100,6 +111,13 @@ def _context_json(event: IncomingEvent) -> str:
     return json.dumps(event.context, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def _tags_json(event: IncomingEvent) -> str:
+    pairs = dict(event.tags)
+    if orjson is not None:
+        return orjson.dumps(pairs).decode()
+    return json.dumps(pairs, separators=(",", ":"), ensure_ascii=False)
+
+
 def _user_table() -> str:
     return connection.ops.quote_name(User._meta.db_table)
 
@@ -112,14 +130,23 @@ WITH ev AS (
     VALUES (%(project_id)s, %(event_id)s, %(occurrence_id)s)
     ON CONFLICT DO NOTHING
     RETURNING occurrence_id
+), legacy AS (
+    -- A version 1 error this event belonged to under the old grouping rules. The
+    -- parameter is NULL for most events, and then this is an empty index probe.
+    SELECT l.fingerprint FROM error l
+    WHERE l.project_id = %(project_id)s AND l.fingerprint = %(legacy_fingerprint)s
+        AND l.grouping_version = 1
 ), err AS (
     INSERT INTO error AS e (
         id, project_id, fingerprint, title, exception_type, message, culprit, level,
-        status, platform, first_seen, last_seen, occurrence_count, created_at
+        status, platform, first_seen, last_seen, occurrence_count, created_at,
+        grouping_version, kind
     )
-    SELECT gen_random_uuid(), %(project_id)s, %(fingerprint)s, %(title)s,
+    SELECT gen_random_uuid(), %(project_id)s,
+        COALESCE((SELECT fingerprint FROM legacy), %(fingerprint)s), %(title)s,
         %(exception_type)s, %(message)s, %(culprit)s, %(level)s, 'unresolved',
-        %(platform)s, %(occurred_at)s, %(occurred_at)s, 1, now()
+        %(platform)s, %(occurred_at)s, %(occurred_at)s, 1, now(),
+        %(grouping_version)s, %(kind)s
     FROM ev
     ON CONFLICT (project_id, fingerprint) DO UPDATE SET
         occurrence_count = e.occurrence_count + 1,
@@ -143,6 +170,15 @@ WITH ev AS (
     INSERT INTO error_daily_count AS d (error_id, day, count)
     SELECT err.id, %(day)s, 1 FROM err
     ON CONFLICT (error_id, day) DO UPDATE SET count = d.count + 1
+), tagged AS (
+    -- The pairs arrive as one JSON object (one text parameter is far cheaper to send
+    -- than two arrays); jsonb keeps its keys in one fixed order, so concurrent events
+    -- of one error lock these rows in the same order.
+    INSERT INTO error_tag_value AS t (error_id, key, value, count, last_seen)
+    SELECT err.id, tv.key, tv.value, 1, %(occurred_at)s
+    FROM err, jsonb_each_text(%(tags)s::jsonb) AS tv(key, value)
+    ON CONFLICT (error_id, key, value) DO UPDATE SET
+        count = t.count + 1, last_seen = GREATEST(t.last_seen, EXCLUDED.last_seen)
 ), act AS (
     INSERT INTO activity (id, error_id, actor_id, verb, details, created_at)
     SELECT gen_random_uuid(), err.id, NULL,
@@ -179,6 +215,10 @@ def _record_postgresql(*, project_id: int, event: IncomingEvent) -> RecordedOccu
         "event_id": event.event_id,
         "occurrence_id": occurrence_id,
         "fingerprint": event.fingerprint,
+        "legacy_fingerprint": event.legacy_fingerprint,
+        "grouping_version": CURRENT_GROUPING_VERSION,
+        "kind": event.kind,
+        "tags": _tags_json(event),
         "title": event.title,
         "exception_type": event.exception_type,
         "message": event.message,
@@ -219,10 +259,20 @@ def _record_portable(*, project_id: int, event: IncomingEvent) -> RecordedOccurr
     with transaction.atomic():
         if IngestedEvent.objects.filter(project_id=project_id, event_id=event.event_id).exists():
             return None
+        fingerprint = event.fingerprint
+        if (
+            event.legacy_fingerprint
+            and Error.objects.filter(
+                project_id=project_id, fingerprint=event.legacy_fingerprint, grouping_version=1
+            ).exists()
+        ):
+            fingerprint = event.legacy_fingerprint
         error, created = Error.objects.get_or_create(
             project_id=project_id,
-            fingerprint=event.fingerprint,
+            fingerprint=fingerprint,
             defaults={
+                "kind": event.kind,
+                "grouping_version": CURRENT_GROUPING_VERSION,
                 "title": event.title,
                 "exception_type": event.exception_type,
                 "message": event.message,
@@ -263,6 +313,14 @@ def _record_portable(*, project_id: int, event: IncomingEvent) -> RecordedOccurr
         updated = ErrorDailyCount.objects.filter(error=error, day=day).update(count=F("count") + 1)
         if not updated:
             ErrorDailyCount.objects.create(error=error, day=day, count=1)
+        for key, value in event.tags:
+            updated = ErrorTagValue.objects.filter(error=error, key=key, value=value).update(
+                count=F("count") + 1, last_seen=Greatest("last_seen", event.occurred_at)
+            )
+            if not updated:
+                ErrorTagValue.objects.create(
+                    error=error, key=key, value=value, count=1, last_seen=event.occurred_at
+                )
         if created or regressed:
             record_activity(
                 error=error,
@@ -301,3 +359,51 @@ def _notify_regression(error_id: uuid.UUID) -> None:
     if assignment is None or not assignment.assigned_to.is_active:
         return
     notifications.notify_regressed(assignment.error, assignee=assignment.assigned_to)
+
+
+def forget_tag_values(contexts: list[tuple[uuid.UUID, Any]]) -> None:
+    """Take deleted occurrences out of the tag rollup: (error id, stored context) each.
+
+    Only contexts written in the current shape were counted at ingestion (rows from
+    before the rollup existed were never in it), so only those are taken out.
+    """
+    from tracking.ingest import normalize, parsing, shape  # ingestion imports this module
+
+    per_value: Counter[tuple[uuid.UUID, str, str]] = Counter()
+    for error_id, context in contexts:
+        if not isinstance(context, dict) or context.get("v") != shape.SHAPE_VERSION:
+            continue
+        tags = context.get("tags") if isinstance(context.get("tags"), dict) else {}
+        contexts_part = context.get("contexts") if isinstance(context.get("contexts"), dict) else {}
+        parts = {
+            "tags": tags,
+            "environment": context.get("environment") or "",
+            "release": context.get("release") or "",
+        }
+        for key, value in parsing.rollup_tags(parts, normalize.context_tags(contexts_part, tags)):
+            per_value[(error_id, key, value)] += 1
+    if not per_value:
+        return
+    if connection.vendor == "postgresql":
+        keys = list(per_value)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE error_tag_value SET count = error_tag_value.count - d.n"
+                " FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::bigint[])"
+                " AS d(error_id, key, value, n)"
+                " WHERE error_tag_value.error_id = d.error_id AND error_tag_value.key = d.key"
+                " AND error_tag_value.value = d.value",
+                [
+                    [k[0] for k in keys],
+                    [k[1] for k in keys],
+                    [k[2] for k in keys],
+                    list(per_value.values()),
+                ],
+            )
+            cursor.execute("DELETE FROM error_tag_value WHERE count <= 0")
+        return
+    for (error_id, key, value), n in per_value.items():
+        ErrorTagValue.objects.filter(error_id=error_id, key=key, value=value).update(
+            count=F("count") - n
+        )
+    ErrorTagValue.objects.filter(count__lte=0).delete()

@@ -25,6 +25,39 @@ from tracking.services.occurrences import record_occurrence
 
 DEMO_NAMESPACE = uuid.UUID("6f1c1f0e-5d0a-4a8e-9a43-1d3c0e7b2a10")
 
+# The demo errors' code: each spec's function fails on its helper's LookupError and
+# raises the spec's exception from it, so every event has a chain, source and locals.
+DEMO_SOURCE = """
+import json
+
+
+def {helper}(payload):
+    rows = payload.get("rows") or []
+    if not rows:
+        raise LookupError("no rows for " + json.dumps(payload))
+    return rows
+
+
+def {function}(request, payload):
+    user = request["user"]
+    try:
+        rows = {helper}(payload)
+    except LookupError as exc:
+        raise make_error() from exc
+    return [row for row in rows if row.get("owner") == user]
+"""
+DEMO_BUILTIN_ERRORS = {
+    name: getattr(__import__("builtins"), name)
+    for name in (
+        "ZeroDivisionError",
+        "AttributeError",
+        "KeyError",
+        "TimeoutError",
+        "ValueError",
+        "DeprecationWarning",
+    )
+}
+
 USERS = [
     # username, password, first, last, group, staff
     ("admin", "demo-admin-pass", "Ada", "Admin", None, True),
@@ -255,6 +288,137 @@ class Command(BaseCommand):
     # ------------------------------------------------------------------ events
 
     def event_payload(self, spec: tuple, n: int, at) -> dict:
+        """One event as the real sentry-sdk reports it (when installed, as for `make run`)."""
+        try:
+            import sentry_sdk  # noqa: F401  (a development dependency)
+        except ImportError:
+            return self.plain_event_payload(spec, n, at)
+        return self.sdk_event_payload(spec, n, at)
+
+    def sdk_event_payload(self, spec: tuple, n: int, at) -> dict:
+        """Raise the spec's exception (chained to its cause) in a small module with real
+        source lines, capture it with sentry-sdk and keep the event the SDK would send."""
+        import sentry_sdk
+
+        key, _project, _exc_type, _value, module, function, _filename, level, _count, env = spec
+        handler = self.demo_handler(spec)
+        customer = self.rng.choice(["ana", "bo", "chen", "dara", "eli", "fay"])
+        section = module.split(".")[1]
+        browser = self.rng.choice(
+            [("Chrome", "131.0.6778"), ("Firefox", "133.0"), ("Safari", "18.1")]
+        )
+        overrides = {
+            "event_id": uuid.uuid5(DEMO_NAMESPACE, f"{key}-{n}").hex,
+            "timestamp": at.timestamp(),
+            "level": level,
+            "environment": env,
+            "release": self.rng.choice(["shop@2.3.0", "shop@2.3.1", "shop@2.4.0"]),
+            "server_name": self.rng.choice(["web-1", "web-2"]),
+            "transaction": f"/{section}/",
+            "tags": {
+                "browser": f"{browser[0]} {browser[1].split('.')[0]}",
+                "region": self.rng.choice(["eu-west", "us-east"]),
+            },
+            "user": {
+                "id": customer,
+                "email": f"{customer}@customers.example",
+                "ip_address": f"203.0.113.{self.rng.randint(2, 250)}",
+            },
+            "request": {
+                "method": "POST" if "update" in function or "save" in function else "GET",
+                "url": f"https://shop.example.com/{section}/",
+                "query_string": f"page={self.rng.randint(1, 4)}&sort=recent",
+                "headers": {
+                    "User-Agent": f"Mozilla/5.0 {browser[0]}/{browser[1]}",
+                    "Accept": "text/html",
+                    "Cookie": "sessionid=demo-secret; theme=dark",
+                },
+                "data": {"quantity": "abc", "sku": "sku-42"} if "update" in function else None,
+            },
+            "contexts": {
+                "runtime": {"name": "CPython", "version": "3.13.0"},
+                "os": {"name": "Linux", "version": "6.8"},
+                "browser": {"name": browser[0], "version": browser[1]},
+                "trace": {
+                    "trace_id": uuid.uuid5(DEMO_NAMESPACE, f"trace-{key}-{n}").hex,
+                    "span_id": uuid.uuid5(DEMO_NAMESPACE, f"span-{key}-{n}").hex[:16],
+                    "op": "http.server",
+                },
+            },
+        }
+        kept: list[dict] = []
+
+        def before_send(event: dict, hint: dict) -> None:
+            event.update(overrides)
+            for crumb in event.get("breadcrumbs", {}).get("values", []):
+                crumb["timestamp"] = at.timestamp() - 3
+            kept.append(event)
+            return None  # kept here instead of sent
+
+        client = sentry_sdk.Client(
+            dsn="http://0123456789abcdef0123456789abcdef@127.0.0.1/1",
+            default_integrations=False,
+            before_send=before_send,
+            in_app_include=["shop", "payments"],
+            # This command's own frame is where the SDK caught it, not the demo app's code.
+            in_app_exclude=["tracking"],
+            include_local_variables=True,
+        )
+        with sentry_sdk.isolation_scope() as scope:
+            scope.set_client(client)
+            sentry_sdk.add_breadcrumb(
+                category="navigation", message=f"/ -> /{section}/", level="info"
+            )
+            sentry_sdk.add_breadcrumb(
+                category="http",
+                message=f"GET https://api.shop.example/{section}",
+                level="info",
+                data={"status_code": 200, "duration_ms": 41},
+            )
+            sentry_sdk.add_breadcrumb(
+                category="query",
+                message=f"SELECT * FROM {section}_item WHERE id = %s",
+                level="debug",
+            )
+            sentry_sdk.add_breadcrumb(
+                category="ui.click",
+                message="button#checkout",
+                level="warning" if level == "warning" else "info",
+            )
+            try:
+                handler({"user": customer, "path": f"/{section}/"}, {"rows": [], "page": n})
+            except BaseException:
+                sentry_sdk.capture_exception()
+        client.close()
+        return kept[0]
+
+    def demo_handler(self, spec: tuple):
+        """A function in a module of its own, with source lines the SDK can read."""
+        import linecache
+        import sys
+        import types
+
+        key, _project, exc_type, value, module, function, filename, *_rest = spec
+        cached = getattr(self, "_handlers", {})
+        self._handlers = cached
+        if key in cached:
+            return cached[key]
+        source = DEMO_SOURCE.format(function=function, helper=f"load_{function}")
+        path = f"/srv/app/{filename}"
+        linecache.cache[path] = (len(source), None, source.splitlines(True), path)
+        namespace = types.ModuleType(module)
+        namespace.__file__ = path
+        sys.modules.setdefault(module, namespace)
+        exception_class = DEMO_BUILTIN_ERRORS.get(exc_type) or type(
+            exc_type, (Exception,), {"__module__": module}
+        )
+        message = value[1:-1] if exc_type == "KeyError" else value
+        namespace.make_error = lambda: exception_class(message)
+        exec(compile(source, path, "exec"), namespace.__dict__)
+        cached[key] = getattr(namespace, function)
+        return cached[key]
+
+    def plain_event_payload(self, spec: tuple, n: int, at) -> dict:
         key, _project, exc_type, value, module, function, filename, level, _count, env = spec
         frames = [
             {

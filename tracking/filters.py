@@ -10,6 +10,7 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KT
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from tracking import roles, selectors
@@ -215,11 +216,13 @@ class ErrorFilter(django_filters.FilterSet):
             return queryset
         # The value as text (->>), the expression the occurrence_environment and
         # occurrence_release indexes are built on; a JSON comparison would not use them.
+        # A plain Exact lookup, not `alias(...).filter(alias=value)`: that picks the JSON
+        # key lookup, which on SQLite wraps the string in JSON_EXTRACT ("malformed JSON").
         return queryset.filter(
             Exists(
-                ErrorOccurrence.objects.alias(
-                    context_value=KT(f"occurrence_context__{key}")
-                ).filter(error=OuterRef("pk"), context_value=value)
+                ErrorOccurrence.objects.filter(
+                    Exact(KT(f"occurrence_context__{key}"), value), error=OuterRef("pk")
+                )
             )
         )
 

@@ -14,6 +14,7 @@ swaps it. A role that may not take the action at all gets 403, whatever the form
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied as Forbidden
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -81,6 +83,10 @@ BULK_FORMS: dict[str, type[BulkForm]] = {
     "ignore": BulkIgnoreForm,
 }
 BULK_DONE_VERBS = {"assign": "assigned", "resolve": "resolved", "ignore": "ignored"}
+# Actions that take errors out of the inbox: the bar says how many before doing it.
+BULK_CONFIRMED = {"ignore": "Ignore", "resolve": "Resolve"}
+# "Select all matching this filter" acts on at most this many errors (newest first).
+BULK_MATCHING_MAX = 1000
 # A bulk report names this many refusals and counts the rest, so the message stays short.
 BULK_REFUSALS_NAMED = 3
 
@@ -142,7 +148,13 @@ def _inbox_context(request: HttpRequest, params: QueryDict, *, inbox_url: str) -
         "inbox_url": inbox_url,
         "selected_ids": frozenset(),
         "can_bulk": roles.has_role(request.user),
+        "all_matching": False,
     }
+    if context["can_bulk"] and page.has_other_pages:
+        # Bounded: "more than 1000" is all a person needs to know, and it stays cheap.
+        matching = filterset.qs.order_by().values("pk")[: BULK_MATCHING_MAX + 1].count()
+        context["matching_count"] = min(matching, BULK_MATCHING_MAX)
+        context["matching_capped"] = matching > BULK_MATCHING_MAX
     if not page.rows:
         context.update(_inbox_empty_state(request, filterset))
     return context
@@ -190,6 +202,25 @@ def _selected_ids(request: HttpRequest) -> frozenset[uuid.UUID]:
     return frozenset(selected)
 
 
+def _matching_ids(request: HttpRequest, params: QueryDict) -> list[str]:
+    """The errors of "select all matching this filter": the inbox's filters, bounded."""
+    filterset = ErrorFilter(
+        params, queryset=selectors.inbox_queryset(now=timezone.now()), request=request
+    )
+    return [
+        str(pk)
+        for pk in filterset.qs.order_by("-last_seen", "-pk").values_list("pk", flat=True)[
+            :BULK_MATCHING_MAX
+        ]
+    ]
+
+
+def _confirm_token(ids: list[str]) -> str:
+    """Names the exact set of errors a confirmation was shown for: a changed
+    selection asks again instead of acting on errors nobody counted."""
+    return hashlib.sha256(",".join(sorted(ids)).encode()).hexdigest()[:16]
+
+
 def bulk_report(verb: str, done: list[Error], refused: list[tuple[Error, str]]) -> str:
     """ "12 resolved, 1 refused: “Title”: reason." """
     text = f"{len(done)} {verb}"
@@ -223,40 +254,76 @@ def _check_bulk_role(request: HttpRequest, action: str) -> None:
 
 @require_POST
 def inbox_bulk(request: HttpRequest) -> HttpResponse:
+    """Run a bulk action on the ticked errors (or all matching the filter).
+
+    Ignore and resolve ask first: the answer is the bar with a confirmation that says
+    how many errors will change, and acts only when posted again for the same errors.
+    After an action only the refused errors stay ticked, so the next action applies to
+    what the person sees ticked and nothing else.
+    """
     return_url = _inbox_return_url(request)
+    return_params = QueryDict(urlsplit(return_url).query)
+    is_htmx = getattr(request, "htmx", False)
     action = request.POST.get("action", "")
     form_class = BULK_FORMS.get(action)
     form: BulkForm | None = None
+    confirm: dict[str, Any] | None = None
+    selected: frozenset[uuid.UUID] = frozenset()
+    all_matching = bool(request.POST.get("all_matching"))
     if form_class is None:
         messages.error(request, "Choose what to do with the selected errors.")
     else:
+        data = request.POST.copy()
+        if all_matching:
+            data.setlist("error_ids", _matching_ids(request, return_params))
+        ids = data.getlist("error_ids")
         try:
             _check_bulk_role(request, action)
-            form = form_class(
-                request.POST, user=request.user, auto_id=f"bulk-{action}-%s", label_suffix=""
-            )
-            result = form.submit()
+            form = form_class(data, user=request.user, auto_id=f"bulk-{action}-%s", label_suffix="")
+            token = _confirm_token(ids)
+            if action in BULK_CONFIRMED and data.get("confirm") != token and form.is_valid():
+                count = len(form.cleaned_data["error_ids"])
+                confirm = {
+                    "action": action,
+                    "token": token,
+                    "count": count,
+                    "label": f"{BULK_CONFIRMED[action]} {count} error{pluralize(count)}",
+                }
+                result = None
+            else:
+                result = form.submit()
         except PermissionDenied as exc:
             return _forbidden(request, exc)
-        if result is not None:
+        if confirm is not None:
+            selected = _selected_ids(request)
+        elif result is not None:
             _report_bulk(request, action, *result)
+            # Done rows are unticked; refused ones stay ticked to be looked at.
+            selected = frozenset(error.pk for error, _message in result[1])
+            all_matching = False
             form = None
-        elif not getattr(request, "htmx", False):
-            # Without JavaScript the bar is not re-rendered in place: say why in a message.
-            for field, errors in form.errors.items():
-                label = form.fields[field].label if field in form.fields else None
-                for message in errors:
-                    text = f"{label or field.replace('_', ' ').capitalize()}: {message}"
-                    messages.error(request, message if field == "__all__" else text)
-    if not getattr(request, "htmx", False):
+        else:
+            selected = _selected_ids(request)
+            if not is_htmx:
+                # Without JavaScript the bar is not re-rendered in place: say why in a message.
+                for field, errors in form.errors.items():
+                    label = form.fields[field].label if field in form.fields else None
+                    for message in errors:
+                        text = f"{label or field.replace('_', ' ').capitalize()}: {message}"
+                        messages.error(request, message if field == "__all__" else text)
+    if not is_htmx and confirm is None:
         return redirect(return_url)
-    context = _inbox_context(request, QueryDict(urlsplit(return_url).query), inbox_url=return_url)
-    # Rows that still match keep their tick; rows that left the filter are gone.
-    context["selected_ids"] = _selected_ids(request)
+    context = _inbox_context(request, return_params, inbox_url=return_url)
+    context["selected_ids"] = selected
+    context["all_matching"] = all_matching
+    context["confirm"] = confirm
     context["bulk_forms"] = _bulk_forms(
         request.user, people=_people_choices(context["filter"]), bound=form
     )
-    context["bulk_open"] = action if form is not None else ""
+    context["bulk_open"] = action if form is not None and action != "ignore" else ""
+    if not is_htmx:
+        # The confirmation without JavaScript: the inbox itself, ticks and all.
+        return render(request, "tracking/inbox.html", context)
     return render(request, "tracking/inbox.html#bulk_response", context)
 
 
@@ -273,12 +340,19 @@ ACTION_FORMS: dict[Action, type[WorkflowForm]] = {
 # Acknowledge forms sit on each escalation, not in the action panel.
 PANEL_FORMS = (Action.ASSIGN, Action.ESCALATE, Action.RESOLVE, Action.MARK_DUPLICATE)
 BUTTON_ACTIONS: dict[Action, Callable[..., Any]] = {
-    Action.TAKE: lambda *, error, by: workflow.take(error=error, by=by),
-    Action.UNASSIGN: lambda *, error, by: workflow.unassign(error=error, by=by),
-    Action.REOPEN: lambda *, error, by: workflow.reopen(error=error, by=by),
-    Action.IGNORE: lambda *, error, by: workflow.ignore(error=error, by=by),
-    Action.UNIGNORE: lambda *, error, by: workflow.unignore(error=error, by=by),
-    Action.UNMARK_DUPLICATE: lambda *, error, by: workflow.unmark_duplicate(duplicate=error, by=by),
+    Action.TAKE: lambda *, error, by, data: workflow.take(
+        error=error,
+        by=by,
+        confirm_takeover=bool(data.get("confirm_takeover")),
+        clear_due_date=bool(data.get("clear_due_date")),
+    ),
+    Action.UNASSIGN: lambda *, error, by, data: workflow.unassign(error=error, by=by),
+    Action.REOPEN: lambda *, error, by, data: workflow.reopen(error=error, by=by),
+    Action.IGNORE: lambda *, error, by, data: workflow.ignore(error=error, by=by),
+    Action.UNIGNORE: lambda *, error, by, data: workflow.unignore(error=error, by=by),
+    Action.UNMARK_DUPLICATE: lambda *, error, by, data: workflow.unmark_duplicate(
+        duplicate=error, by=by
+    ),
 }
 # Besides the header, the action panel and the timeline: the sections each action changes.
 CHANGED_SECTIONS: dict[Action, frozenset[str]] = {
@@ -447,6 +521,9 @@ def error_page_context(
                 open_action = outcome.action.value
             else:
                 refusal = _form_errors_text(outcome.form)
+    if outcome is not None and outcome.action is Action.TAKE and outcome.refusal:
+        # Someone took it meanwhile: the take-over confirmation, open.
+        open_action = Action.TAKE.value
     elif request.method == "GET" and "q" in request.GET:
         # A search for duplicate candidates without JavaScript reloads the page.
         open_action = Action.MARK_DUPLICATE.value
@@ -532,7 +609,7 @@ def _run_action(request: HttpRequest, action: Action, error: Error) -> ActionOut
     form_class = ACTION_FORMS.get(action)
     if form_class is None:
         try:
-            result = BUTTON_ACTIONS[action](error=error, by=request.user)
+            result = BUTTON_ACTIONS[action](error=error, by=request.user, data=request.POST)
         except PermissionDenied:
             raise
         except DomainError as exc:

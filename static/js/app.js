@@ -59,6 +59,11 @@
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (!(target instanceof Element)) return;
+    if (target.closest("[data-bulk-cancel]")) {
+      event.preventDefault();
+      dropConfirmation();
+      return;
+    }
     var dismiss = target.closest("[data-dismiss-message]");
     if (dismiss) {
       dismiss.parentElement.remove();
@@ -90,21 +95,35 @@
       document.querySelectorAll('#results input[data-row-select]'));
   }
 
+  function errorsText(count) {
+    return count + (count === 1 ? " error" : " errors");
+  }
+
   function updateSelection() {
     var boxes = rowCheckboxes();
     var checked = boxes.filter(function (box) { return box.checked; }).length;
+    var matching = document.querySelector("#results [data-all-matching]");
+    var allOnPage = boxes.length > 0 && checked === boxes.length;
+    if (matching && !allOnPage) matching.checked = false;
     var bar = document.querySelector("[data-bulk-bar]");
     if (bar) {
       bar.classList.toggle("has-selection", checked > 0);
       var count = bar.querySelector("[data-selected-count]");
       if (count) {
-        count.textContent = checked === 0 ? "No errors selected"
-          : checked + (checked === 1 ? " error selected" : " errors selected");
+        if (matching && matching.checked) {
+          count.textContent = "All " + errorsText(Number(matching.getAttribute("data-count"))) +
+            " matching this filter selected";
+        } else {
+          count.textContent = checked === 0 ? "No errors selected" : errorsText(checked) + " selected";
+        }
       }
     }
+    // "Select all N matching" is offered once the whole page is ticked.
+    var offer = document.querySelector("#results [data-select-matching]");
+    if (offer) offer.hidden = !allOnPage;
     var all = document.querySelector("#results [data-select-all]");
     if (all) {
-      all.checked = boxes.length > 0 && checked === boxes.length;
+      all.checked = allOnPage;
       all.indeterminate = checked > 0 && checked < boxes.length;
     }
     boxes.forEach(function (box) {
@@ -118,11 +137,19 @@
     if (!(target instanceof Element)) return;
     if (target.matches("[data-select-all]")) {
       rowCheckboxes().forEach(function (box) { box.checked = target.checked; });
+      dropConfirmation();
       updateSelection();
-    } else if (target.matches("[data-row-select]")) {
+    } else if (target.matches("[data-row-select], [data-all-matching]")) {
+      dropConfirmation();
       updateSelection();
     }
   });
+
+  // A bulk confirmation counted the selection it was asked for; once the ticks
+  // change it no longer says what would happen, so it goes (the server checks too).
+  function dropConfirmation() {
+    document.querySelectorAll("[data-bulk-confirm]").forEach(function (box) { box.remove(); });
+  }
 
   // Inbox keyboard: j/k move, Enter opens, x selects, / searches, ? lists them. ----
   var currentRow = -1;
@@ -216,4 +243,5 @@
   }
   document.addEventListener("htmx:afterSettle", resetRows);
   document.addEventListener("htmx:historyRestore", resetRows);
+  updateSelection();
 })();

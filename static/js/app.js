@@ -89,6 +89,45 @@
     }, function () { /* clipboard refused (insecure context): the DSN stays selectable */ });
   }
 
+  // Resolve forms: say that a type requires testing as soon as it is picked. --------
+  // Options of such types carry data-requires-testing (their label says it too).
+  function updateTestingNote(select) {
+    var form = select.form;
+    if (!form) return;
+    var steps = form.querySelector("textarea[name='steps_taken']");
+    if (!steps) return;
+    var option = select.options[select.selectedIndex];
+    var needed = Boolean(option && option.hasAttribute("data-requires-testing"));
+    var note = form.querySelector("[data-testing-note]");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "testing-note";
+      note.setAttribute("data-testing-note", "");
+      note.setAttribute("role", "status");
+      steps.parentElement.insertBefore(note, steps);
+    }
+    note.hidden = !needed;
+    note.textContent = needed
+      ? "“" + option.textContent.replace(/ \(requires testing\)$/, "") +
+        "” requires testing: say in steps taken how the fix was tested."
+      : "";
+    steps.required = needed;
+    steps.setAttribute("aria-required", needed ? "true" : "false");
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target instanceof HTMLSelectElement && target.matches("[data-resolution-type]")) {
+      updateTestingNote(target);
+    }
+  });
+  function initTestingNotes(root) {
+    (root || document).querySelectorAll("select[data-resolution-type]").forEach(function (select) {
+      if (select.value) updateTestingNote(select);
+    });
+  }
+  document.addEventListener("htmx:afterSettle", function (event) { initTestingNotes(event.target); });
+
   // Bulk selection --------------------------------------------------------------
   function rowCheckboxes() {
     return Array.prototype.slice.call(
@@ -244,4 +283,5 @@
   document.addEventListener("htmx:afterSettle", resetRows);
   document.addEventListener("htmx:historyRestore", resetRows);
   updateSelection();
+  initTestingNotes(document);
 })();

@@ -109,6 +109,11 @@ class AssignmentFields(forms.Form):
     )
 
     def _limit_assignees(self, user: User) -> None:
+        # The picker is read in the person's zone (TimezoneMiddleware): say which.
+        self.fields["due_date"].help_text = (
+            f"Optional; in the future. Your time zone: {timezone.get_current_timezone_name()} "
+            "(change it in My settings)."
+        )
         field = self.fields["assignee"]
         field.queryset = roles.assignee_choices(user)
         if not roles.has_lead_powers(user):

@@ -38,6 +38,9 @@ def choices_check(field: str, choices: type[models.TextChoices], model: str):
 
 class User(AbstractUser):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # An IANA zone name ("Europe/Paris"); blank means the server's TIME_ZONE. The
+    # TimezoneMiddleware activates it per request, so pages and pickers use it.
+    time_zone = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta(AbstractUser.Meta):
         ordering = ["username"]

@@ -30,7 +30,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from tracking import roles, selectors
@@ -48,6 +48,7 @@ from tracking.forms import (
     WorkflowForm,
 )
 from tracking.models import Error, ErrorAssignment, ErrorEscalation, ErrorStatus, Project
+from tracking.people import project_settings_forms
 from tracking.roles import Action
 from tracking.services import workflow
 from tracking.services.errors import DomainError, PermissionDenied
@@ -702,9 +703,12 @@ def project_list(request: HttpRequest) -> HttpResponse:
     return render(request, "tracking/project_list.html", {"projects": projects})
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     project = get_object_or_404(Project, pk=project_id)
+    settings_form, rotate_form, saved = project_settings_forms(request, project)
+    if saved is not None:
+        return saved
     recent_errors = list(
         project.errors.filter(status=ErrorStatus.UNRESOLVED).order_by("-last_seen")[:10]
     )
@@ -715,5 +719,8 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
             "project": project,
             "dsn": project.dsn(request.build_absolute_uri("/")),
             "recent_errors": recent_errors,
+            "is_admin": roles.is_admin(request.user),
+            "settings_form": settings_form,
+            "rotate_form": rotate_form,
         },
     )

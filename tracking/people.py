@@ -124,8 +124,12 @@ def _check_admin(request: HttpRequest) -> None:
 def my_settings(request: HttpRequest) -> HttpResponse:
     user = request.user
     which = request.POST.get("form") if request.method == "POST" else None
-    profile = ProfileForm(request.POST if which == "profile" else None, instance=user)
-    password = PasswordChangeForm(user, request.POST if which == "password" else None)
+    profile = ProfileForm(
+        request.POST if which == "profile" else None, instance=user, label_suffix=""
+    )
+    password = PasswordChangeForm(
+        user, request.POST if which == "password" else None, label_suffix=""
+    )
     if which == "profile" and profile.is_valid():
         profile.save()
         messages.success(request, "Settings saved.")
@@ -152,7 +156,9 @@ def my_settings(request: HttpRequest) -> HttpResponse:
 def people_page(request: HttpRequest) -> HttpResponse:
     _check_admin(request)
     which = request.POST.get("form") if request.method == "POST" else None
-    add_form = PersonForm(request.POST if which == "add" else None, by=request.user)
+    add_form = PersonForm(
+        request.POST if which == "add" else None, by=request.user, label_suffix=""
+    )
     role_error: tuple[str, str] | None = None
     if which == "add":
         try:
@@ -215,9 +221,11 @@ def project_settings_forms(
         "is_active": project.is_active,
     }
     settings_form = ProjectSettingsForm(
-        request.POST if which == "settings" else None, initial=initial
+        request.POST if which == "settings" else None, initial=initial, label_suffix=""
     )
-    rotate_form = RotateKeyForm(request.POST if which == "rotate" else None, prefix="rotate")
+    rotate_form = RotateKeyForm(
+        request.POST if which == "rotate" else None, prefix="rotate", label_suffix=""
+    )
     if which is not None:
         _check_admin(request)
     done = reverse("project_detail", args=[project.pk])
@@ -243,6 +251,9 @@ class InviteAcceptView(auth_views.PasswordResetConfirmView):
     template_name = "registration/set_password.html"
     post_reset_login = True
     success_url = reverse_lazy("my_settings")
+
+    def get_form_kwargs(self) -> dict[str, Any]:
+        return {**super().get_form_kwargs(), "label_suffix": ""}
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)

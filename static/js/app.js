@@ -219,6 +219,17 @@
     return target.isContentEditable || target.matches("input, select, textarea");
   }
 
+  // Esc leaves a search box without changing the filter. Chromium's default for Esc
+  // in a type=search field is to clear it (firing input and search events, which
+  // would reload the unfiltered list); preventing the default keeps the query.
+  document.addEventListener("keydown", function (event) {
+    var target = event.target;
+    if (event.key !== "Escape" || !(target instanceof HTMLInputElement)) return;
+    if (target.type !== "search") return;
+    event.preventDefault();
+    target.blur();
+  });
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (!document.getElementById("results")) return;

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -32,9 +32,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from tracking import roles, selectors
-from tracking.filters import ASSIGNEE_ME, ASSIGNEE_NONE, ErrorFilter
+from tracking.filters import ANY_STATUS, ASSIGNEE_ME, ASSIGNEE_NONE, ErrorFilter, error_for_search
 from tracking.forms import (
     AcknowledgeForm,
     AssignForm,
@@ -164,6 +165,14 @@ def _inbox_context(request: HttpRequest, params: QueryDict, *, inbox_url: str) -
 @require_GET
 @vary_on_headers("HX-Request", "HX-Target")
 def inbox(request: HttpRequest) -> HttpResponse:
+    # An event id (what an SDK logs) or an error id in the search box opens that error.
+    found = error_for_search(request.GET.get("q", ""))
+    if found is not None:
+        url = reverse("error_detail", args=[found])
+        messages.info(request, f"“{request.GET['q'].strip()}” is this error.")
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(url)
+        return redirect(url)
     context = _inbox_context(request, request.GET, inbox_url=request.get_full_path())
     if htmx_target(request) == "results":
         return render(request, "tracking/inbox.html#results", context)
@@ -173,14 +182,29 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 def _inbox_empty_state(request: HttpRequest, filterset: ErrorFilter) -> dict[str, Any]:
-    """What to say when the table is empty: connect an SDK, or loosen the filters."""
+    """What to say when the table is empty: connect an SDK, or say what was searched
+    and how to widen it (all statuses, without the other filters, without the search)."""
     has_errors = Error.objects.exists()
     projects = list(Project.objects.filter(is_active=True).order_by("name")[:3])
     base_url = request.build_absolute_uri("/")
+    data = filterset.form.cleaned_data if filterset.form.is_valid() else {}
+    status = data.get("status") or ErrorStatus.UNRESOLVED
+    status_label = "" if status == ANY_STATUS else ErrorStatus(status).label.lower() + " "
+    search = (data.get("q") or "").strip()
+    other_filters = (
+        filterset.active_filter_count - bool(search) - (status != ErrorStatus.UNRESOLVED)
+    )
     return {
         "has_errors": has_errors,
         "empty_projects": [(project, project.dsn(base_url)) for project in projects],
         "filtered": filterset.active_filter_count > 0,
+        "empty_search": search,
+        "empty_status": status_label,
+        "empty_any_status": status != ANY_STATUS,
+        "empty_other_filters": other_filters > 0,
+        "empty_search_only_url": reverse("inbox") + "?" + urlencode({"q": search, "status": status})
+        if search
+        else "",
     }
 
 

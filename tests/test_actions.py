@@ -367,6 +367,32 @@ def test_a_lead_taking_someone_elses_error_is_asked_first(world, htmx):
     assert (taken.assigned_to, taken.due_date, taken.assignment_notes) == (world.lead, due, "Look.")
 
 
+def test_a_second_acknowledge_from_a_stale_tab_says_already_and_refreshes(world):
+    escalation = workflow.escalate(
+        error=world.error, to=world.lead, by=world.engineer, reason="Help", level="high"
+    )
+    client = client_for(world.lead)
+    html = client.get(reverse("error_detail", args=[world.error.pk])).content.decode()
+    assert '<span class="badge badge-escalated"' in html
+    data = {"escalation": escalation.pk}
+    client.post(action_url(world.error, "acknowledge"), data)
+    html = client.get(reverse("error_detail", args=[world.error.pk])).content.decode()
+    header = html.split('id="error-header"')[1].split("</header>")[0]
+    # The header uses the inbox's rule: escalated means unacknowledged.
+    assert "badge-escalated" not in header and ">Acknowledged<" in header
+
+    response = htmx_post(client, action_url(world.error, "acknowledge"), data)
+    html = response.content.decode()
+    assert "This escalation was already acknowledged." in html
+    assert "Select a valid choice" not in html
+    assert {"escalations", "error-header"} <= oob_ids(html)
+    escalations = html.split('id="escalations"')[1]
+    assert ">Acknowledge</button>" not in escalations
+    # Without JavaScript the POST-only URL answers a reload with the page.
+    response = client.get(action_url(world.error, "acknowledge"))
+    assert response["Location"] == reverse("error_detail", args=[world.error.pk]) + "#actions"
+
+
 def test_an_ignored_error_offers_only_stop_ignoring(world):
     set_status(world.error, ErrorStatus.IGNORED)
     html = client_for(world.engineer).get(reverse("error_detail", args=[world.error.pk]))
@@ -470,7 +496,8 @@ def test_htmx_refusal_rerenders_the_form_with_its_message(world, tested_type):
     assert response.status_code == 200  # htmx 2 swaps 2xx only
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="actions"')
-    assert oob_ids(html) == set()
+    # A refusal may be news from a stale tab: what the action touches comes fresh too.
+    assert oob_ids(html) == {"error-header", "timeline", "resolutions"}
     resolve = html.split('id="action-resolve"')[1].split("</details>")[0]
     assert resolve.startswith(" open>")
     assert "“Tested fix” requires testing: say how the fix was tested." in resolve
@@ -539,10 +566,11 @@ def test_a_refusal_for_a_form_no_longer_offered_shows_in_the_panel(world):
     assert "This error is already resolved." in html
 
 
-def test_unknown_action_is_404_and_get_is_405(world):
+def test_unknown_action_is_404_and_get_goes_back_to_the_page(world):
     client = client_for(world.lead)
     assert client.post(action_url(world.error, "explode"), {}).status_code == 404
-    assert client.get(action_url(world.error, "resolve")).status_code == 405
+    response = client.get(action_url(world.error, "resolve"))
+    assert response["Location"] == reverse("error_detail", args=[world.error.pk]) + "#actions"
     assert client.post(action_url(Error(pk=uuid.uuid4()), "ignore"), {}).status_code == 404
 
 

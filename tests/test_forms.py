@@ -143,14 +143,19 @@ class TestEscalateForm:
 
 
 class TestAcknowledgeForm:
-    def test_offers_only_my_pending_escalations(self, engineer, lead, other_engineer, error):
+    def test_takes_only_my_escalations_and_says_already_acknowledged(
+        self, engineer, lead, other_engineer, error
+    ):
         mine = factories.ErrorEscalationFactory(error=error, escalated_to=lead)
         factories.ErrorEscalationFactory(error=error, escalated_to=other_engineer)
-        factories.ErrorEscalationFactory(
+        done = factories.ErrorEscalationFactory(
             error=error, escalated_to=lead, acknowledged_at=timezone.now()
         )
         form = forms.AcknowledgeForm(error=error, user=lead)
-        assert list(form.fields["escalation"].queryset) == [mine]
+        assert set(form.fields["escalation"].queryset) == {mine, done}
+        again = forms.AcknowledgeForm(data={"escalation": done.pk}, error=error, user=lead)
+        assert again.submit() is None
+        assert again.non_field_errors() == ["This escalation was already acknowledged."]
         stranger = forms.AcknowledgeForm(
             data={"escalation": mine.pk}, error=error, user=other_engineer
         )

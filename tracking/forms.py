@@ -171,8 +171,10 @@ class AcknowledgeForm(WorkflowForm):
 
     def __init__(self, *args: Any, error: Error, user: User, **kwargs: Any) -> None:
         super().__init__(*args, error=error, user=user, **kwargs)
+        # Acknowledged ones too: a second acknowledge (a stale tab) then gets the
+        # service's "already acknowledged", not "Select a valid choice".
         self.fields["escalation"].queryset = ErrorEscalation.objects.filter(
-            error=error, escalated_to=user, acknowledged_at__isnull=True
+            error=error, escalated_to=user
         )
 
     def run_service(self) -> ErrorEscalation:

@@ -30,7 +30,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -48,7 +48,14 @@ from tracking.forms import (
     ResolveForm,
     WorkflowForm,
 )
-from tracking.models import Error, ErrorAssignment, ErrorEscalation, ErrorStatus, Project
+from tracking.models import (
+    ActivityVerb,
+    Error,
+    ErrorAssignment,
+    ErrorEscalation,
+    ErrorStatus,
+    Project,
+)
 from tracking.people import project_settings_forms
 from tracking.roles import Action
 from tracking.services import workflow
@@ -87,6 +94,14 @@ BULK_FORMS: dict[str, type[BulkForm]] = {
 BULK_DONE_VERBS = {"assign": "assigned", "resolve": "resolved", "ignore": "ignored"}
 # Actions that take errors out of the inbox: the bar says how many before doing it.
 BULK_CONFIRMED = {"ignore": "Ignore", "resolve": "Resolve"}
+# What the pager's buttons lead to, per sort (rows are always in descending order).
+PAGER_LABELS = {
+    "last_seen": ("Newer", "Older"),
+    "first_seen": ("Newer", "Older"),
+    "count": ("More events", "Fewer events"),
+    "level": ("More severe", "Less severe"),
+    "": ("Previous", "Next"),
+}
 # "Select all matching this filter" acts on at most this many errors (newest first).
 BULK_MATCHING_MAX = 1000
 # A bulk report names this many refusals and counts the rest, so the message stays short.
@@ -151,6 +166,7 @@ def _inbox_context(request: HttpRequest, params: QueryDict, *, inbox_url: str) -
         "selected_ids": frozenset(),
         "can_bulk": roles.has_role(request.user),
         "all_matching": False,
+        "pager_labels": PAGER_LABELS.get(filterset.sort_key, PAGER_LABELS[""]),
     }
     if context["can_bulk"] and page.has_other_pages:
         # Bounded: "more than 1000" is all a person needs to know, and it stays cheap.
@@ -173,12 +189,26 @@ def inbox(request: HttpRequest) -> HttpResponse:
         if getattr(request, "htmx", False):
             return HttpResponseClientRedirect(url)
         return redirect(url)
-    context = _inbox_context(request, request.GET, inbox_url=request.get_full_path())
+    params = _without_empty(request.GET)
+    if len(params) != len(request.GET) and not getattr(request, "htmx", False):
+        # The filter form without JavaScript sends every field: keep shared URLs short.
+        return redirect(reverse("inbox") + (f"?{params.urlencode()}" if params else ""))
+    context = _inbox_context(request, params, inbox_url=request.get_full_path())
     if htmx_target(request) == "results":
         return render(request, "tracking/inbox.html#results", context)
     if context["can_bulk"]:
         context["bulk_forms"] = _bulk_forms(request.user, people=_people_choices(context["filter"]))
     return render(request, "tracking/inbox.html", context)
+
+
+def _without_empty(params: QueryDict) -> QueryDict:
+    """`params` without empty values, so the links built from them (pager, widen the
+    search) carry only the filters in use."""
+    kept = QueryDict(mutable=True)
+    for key, values in params.lists():
+        if values := [value for value in values if value != ""]:
+            kept.setlist(key, values)
+    return kept
 
 
 def _inbox_empty_state(request: HttpRequest, filterset: ErrorFilter) -> dict[str, Any]:
@@ -277,7 +307,7 @@ def _check_bulk_role(request: HttpRequest, action: str) -> None:
     roles.check_bulk(request.user, assignee_id=assignee or None)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def inbox_bulk(request: HttpRequest) -> HttpResponse:
     """Run a bulk action on the ticked errors (or all matching the filter).
 
@@ -286,6 +316,9 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
     After an action only the refused errors stay ticked, so the next action applies to
     what the person sees ticked and nothing else.
     """
+    if request.method == "GET":
+        # Reloading the confirmation page without JavaScript: back to the inbox.
+        return redirect("inbox")
     return_url = _inbox_return_url(request)
     return_params = QueryDict(urlsplit(return_url).query)
     is_htmx = getattr(request, "htmx", False)
@@ -496,6 +529,13 @@ def _detail_text(key: str, value: Any) -> Any:
 def _timeline(error: Error) -> list[Any]:
     activities = selectors.timeline_for(error)
     for activity in activities:
+        # "First seen" is when the first event happened, as in the header; the row may
+        # be written later (imported or demo data, or a back-dated SDK timestamp).
+        activity.shown_at = (
+            min(error.first_seen, activity.created_at)
+            if activity.verb == ActivityVerb.CREATED and error.first_seen
+            else activity.created_at
+        )
         details = activity.details if isinstance(activity.details, dict) else {}
         activity.detail_items = [
             (label, text)
@@ -670,12 +710,15 @@ def _success_message(action: Action, result: Any, user: Any) -> str:
     }[action]
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def error_action(request: HttpRequest, error_id: uuid.UUID, action: str) -> HttpResponse:
     try:
         action = Action(action)
     except ValueError:
         raise Http404("No such action.") from None
+    if request.method == "GET":
+        # Where a refused form without JavaScript left the browser: back to the page.
+        return redirect(reverse("error_detail", args=[error_id]) + "#actions")
     error = selectors.error_for_page(error_id, now=timezone.now())
     try:
         _check_action_role(request, action, error)
@@ -686,10 +729,15 @@ def error_action(request: HttpRequest, error_id: uuid.UUID, action: str) -> Http
 
     if outcome.result is None:
         # Refused: the form again, with its message, in place. 200 so that htmx swaps it.
+        # The refusal is often news from a stale tab (someone acknowledged or took it
+        # meanwhile), so the header and the sections the action touches come fresh too.
         error = selectors.error_for_page(error_id, now=timezone.now())
         context = error_page_context(request, error, outcome=outcome, with_occurrences=not is_htmx)
         if is_htmx:
-            return render(request, "tracking/error_detail.html#actions", context)
+            context["changed"] = CHANGED_SECTIONS[action]
+            return render(request, "tracking/error_detail.html#action_response", context)
+        # Without JavaScript the page is rendered at the action's POST-only URL; a GET
+        # of that URL (reload, Enter in the address bar) goes back to the error page.
         return render(request, "tracking/error_detail.html", context)
 
     messages.success(request, _success_message(action, outcome.result, request.user))
@@ -716,7 +764,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tracking/dashboard.html",
-        {"stats": stats, "sparkline_days": selectors.SPARKLINE_DAYS},
+        {
+            "stats": stats,
+            "sparkline_days": selectors.SPARKLINE_DAYS,
+            # The caption explains the arrow only when one is shown.
+            "resolve_trends": any(
+                row.recent_mean and row.previous_mean for row in stats.resolve_times
+            ),
+        },
     )
 
 

@@ -3,9 +3,14 @@
 (function () {
   "use strict";
 
+  // Pieces that only make sense without JavaScript (the filters' Apply button) hide.
+  document.documentElement.classList.add("js");
+
   // Flash messages ------------------------------------------------------------
   // Full pages render messages server-side; htmx responses carry them on HX-Trigger
   // (see tracking/middleware.py) as a "messages" event with {items: [...]}.
+  var MAX_MESSAGES = 3;
+
   function showMessage(level, text) {
     var region = document.getElementById("messages");
     if (!region) return;
@@ -23,6 +28,9 @@
     box.appendChild(span);
     box.appendChild(close);
     region.appendChild(box);
+    // A short stack, newest at the bottom: older messages give way instead of
+    // piling up over the page.
+    while (region.children.length > MAX_MESSAGES) region.firstElementChild.remove();
     if (level === "success" || level === "info") {
       window.setTimeout(function () { box.remove(); }, 8000);
     }
@@ -293,6 +301,35 @@
   }
   document.addEventListener("htmx:afterSettle", resetRows);
   document.addEventListener("htmx:historyRestore", resetRows);
+
+  // Shared URLs carry only the filters in use: empty fields are not sent (nor pushed).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var elt = event.detail.elt;
+    if (!(elt instanceof Element) || !elt.closest("#filters")) return;
+    var params = event.detail.parameters;
+    var data = event.detail.formData;
+    if (data && typeof data.keys === "function") {
+      Array.from(new Set(data.keys())).forEach(function (key) {
+        if (data.getAll(key).every(function (value) { return value === ""; })) data.delete(key);
+      });
+    } else if (params) {
+      Object.keys(params).forEach(function (key) {
+        if (params[key] === "") delete params[key];
+      });
+    }
+  });
+
+  // Narrow screens: the filter card starts folded to its search box.
+  var filters = document.getElementById("filters");
+  var toggle = document.querySelector("[data-filters-toggle]");
+  if (filters && toggle) {
+    filters.classList.add("is-collapsed");
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      var collapsed = filters.classList.toggle("is-collapsed");
+      toggle.setAttribute("aria-expanded", collapsed ? "false" : "true");
+    });
+  }
   updateSelection();
   initTestingNotes(document);
 })();

@@ -169,7 +169,7 @@ class ErrorFilter(django_filters.FilterSet):
         # A cached callable: the people are queried once, and only when the form is used.
         @functools.cache
         def choices() -> list[tuple[str, str]]:
-            people = [(str(user.pk), str(user)) for user in roles.assignable_users()]
+            people = [(str(user.pk), user.choice_label) for user in roles.assignable_users()]
             return [(ASSIGNEE_ME, "Me"), (ASSIGNEE_NONE, "Unassigned"), *people]
 
         return choices

@@ -47,8 +47,7 @@ def add_domain_error(form: forms.Form, exc: DomainError) -> None:
 
 class UserChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: User) -> str:
-        name = obj.get_full_name()
-        return f"{name} ({obj.username})" if name else obj.username
+        return obj.choice_label
 
 
 class DueDateInput(forms.DateTimeInput):

@@ -52,6 +52,13 @@ class User(AbstractUser):
     def display_name(self) -> str:
         return str(self)
 
+    @property
+    def choice_label(self) -> str:
+        """How every people picker names someone: the name, and the username to tell
+        two people of the same name apart."""
+        name = self.get_full_name()
+        return f"{name} ({self.username})" if name else self.username
+
 
 def time_ordered_uuid() -> uuid.UUID:
     """A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then random bits.

@@ -5,6 +5,7 @@ from tracking import people, views
 from tracking.auth import ThrottledAuthenticationForm
 
 urlpatterns = [
+    path("favicon.ico", views.favicon),
     path(
         "login/",
         auth_views.LoginView.as_view(

@@ -24,10 +24,12 @@ from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied as Forbidden
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -75,6 +77,14 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     if getattr(request, "htmx", False):
         return HttpResponseForbidden(exc.message, content_type="text/plain; charset=utf-8")
     raise Forbidden(exc.message)
+
+
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on pages without an icon link (Django admin's)."""
+    # Resolved per request: the hashed static name exists only after collectstatic.
+    return redirect(static("img/favicon.svg"), permanent=True)
 
 
 class LogoutView(auth_views.LogoutView):
@@ -126,7 +136,7 @@ def _bulk_forms(
             if type(form) is type(bound):
                 forms[name] = bound
     # Engineers assign only themselves (the form's queryset says the same).
-    assignees = people if roles.has_lead_powers(user) else [(str(user.pk), str(user))]
+    assignees = people if roles.has_lead_powers(user) else [(str(user.pk), user.choice_label)]
     forms["assign"].fields["assignee"].widget.choices = assignees
     return forms
 

@@ -149,3 +149,41 @@ def test_a_new_colleague_is_added_as_an_engineer_and_sets_password_and_time_zone
     page.context.clear_cookies()
     sign_in(page, "linus", "correct-horse-battery")
     assert page.get_by_role("link", name="Linus T").is_visible()
+
+
+def test_polish_of_the_inbox_and_error_page(page, team):
+    errors = [
+        factories.ErrorFactory(project=team["project"], title=f"TypeError: sprocket {index}")
+        for index in range(5)
+    ]
+    sign_in(page, "grace")
+    page.goto("/")
+    # Filters apply live: the Apply button is for no-JS only.
+    assert not page.get_by_role("button", name="Apply filters").is_visible()
+    # Pushed URLs carry only the filters in use.
+    page.get_by_label("Level", exact=True).select_option("error")
+    wait_for_htmx(page)
+    query = page.url.split("?", 1)[1]
+    assert all(not part.endswith("=") for part in query.split("&")), page.url
+    assert "level=error" in query
+
+    # Toasts stack to at most three.
+    for error in errors[:4]:
+        row_box(page, error).check()
+        page.locator("#bulk-actions summary", has_text="Assign").click()
+        page.locator("#bulk-actions").get_by_role("button", name="Assign selected").click()
+        wait_for_htmx(page)
+    assert page.locator("#messages .message").count() == 3
+
+    # A phone: the filter card folds to its search box; Triage comes before occurrences.
+    page.set_viewport_size({"width": 360, "height": 780})
+    page.goto("/")
+    assert page.get_by_label("Search", exact=True).is_visible()
+    assert not page.get_by_label("Project", exact=True).is_visible()
+    page.locator("[data-filters-toggle]").click()
+    assert page.get_by_label("Project", exact=True).is_visible()
+    page.goto(f"/errors/{errors[4].pk}/")
+    triage = page.locator("#actions").bounding_box()
+    occurrences = page.locator("#occurrences").bounding_box()
+    assert triage["y"] < occurrences["y"]
+    screenshot(page, "newteam-error-narrow")

@@ -130,7 +130,7 @@ def test_resolving_needs_steps_for_a_tested_type_then_leaves_the_inbox(page, peo
     sign_in(page, "ada")
     page.goto(f"/errors/{error.pk}/")
     resolve = open_action(page, "resolve")
-    resolve.get_by_label("Resolution type").select_option(label="Tested fix")
+    resolve.get_by_label("Resolution type").select_option(label="Tested fix (requires testing)")
     resolve.get_by_label("Description").fill("Parse the quantity as an integer.")
     screenshot(page, "workflow-error-page-resolve-open")
     resolve.get_by_role("button", name="Resolve").click()

@@ -130,6 +130,8 @@ def my_settings(request: HttpRequest) -> HttpResponse:
     password = PasswordChangeForm(
         user, request.POST if which == "password" else None, label_suffix=""
     )
+    # Django's form autofocuses the old password; here it would pull the page down to it.
+    password.fields["old_password"].widget.attrs.pop("autofocus", None)
     if which == "profile" and profile.is_valid():
         profile.save()
         messages.success(request, "Settings saved.")

@@ -97,3 +97,12 @@ def test_timeline_first_seen_agrees_with_the_header(engineer_client, project):
     html = engineer_client.get(reverse("error_detail", args=[error.pk])).content.decode()
     timeline = html.split('id="timeline"')[1]
     assert f'datetime="{error.first_seen.isoformat()}"' in timeline
+
+
+def test_event_counts_are_pluralized(engineer_client, project):
+    factories.ErrorFactory(project=project, title="Once", occurrence_count=1)
+    factories.ErrorFactory(project=project, title="Twice", occurrence_count=2)
+    html = engineer_client.get("/").content.decode()
+    assert '1<span class="col-unit"> event</span>' in html
+    assert '2<span class="col-unit"> events</span>' in html
+    assert "1 events" not in html

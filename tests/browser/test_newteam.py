@@ -187,3 +187,38 @@ def test_polish_of_the_inbox_and_error_page(page, team):
     occurrences = page.locator("#occurrences").bounding_box()
     assert triage["y"] < occurrences["y"]
     screenshot(page, "newteam-error-narrow")
+
+
+def test_a_lead_takes_over_someones_error_after_confirming(page, team):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tracking.models import ErrorAssignment
+
+    ada = factories.EngineerFactory(
+        username="ada", first_name="Ada", last_name="Lovelace", email="ada@example.com"
+    )
+    error = factories.ErrorFactory(project=team["project"], title="KeyError: 'sku'")
+    due = timezone.now().replace(microsecond=0) + timedelta(days=2)
+    factories.ErrorAssignmentFactory(
+        error=error, assigned_to=ada, due_date=due, assignment_notes="Check the cart."
+    )
+    sign_in(page, "grace")
+    page.goto(f"/errors/{error.pk}/")
+    assert page.locator("#actions").get_by_role("button", name="Take it", exact=True).count() == 0
+    page.locator("#action-take summary").click()
+    takeover = page.locator("#action-take")
+    assert "emails Ada Lovelace" in takeover.inner_text()
+    takeover.get_by_role("button", name="Take it over from Ada Lovelace").click()
+    wait_for_htmx(page)
+    assert "Assigned to you." in page.locator("#messages").inner_text()
+    assert "Grace Hopper" in page.locator("#assignments .tag-active").locator("..").inner_text()
+    taken = ErrorAssignment.objects.get(is_active=True)
+    assert (taken.assigned_to.username, taken.due_date, taken.assignment_notes) == (
+        "grace",
+        due,
+        "Check the cart.",
+    )
+    [notice] = mail.outbox
+    assert notice.to == ["ada@example.com"]

@@ -352,7 +352,7 @@ def test_a_lead_taking_someone_elses_error_is_asked_first(world, htmx):
 
     headers = {"HX-Request": "true", "HX-Target": "actions"} if htmx else {}
     # A stale one-click take (the page was loaded while nobody held it) asks instead.
-    response = client.post(action_url(world.error, "take"), {}, headers=headers)
+    response = client.post(action_url(world.error, "take"), {}, headers=headers, follow=True)
     assert response.status_code == 200
     html = response.content.decode()
     assert "holds this error; confirm that you take it over" in html
@@ -516,16 +516,21 @@ def test_htmx_refusal_rerenders_the_form_with_its_message(world, tested_type):
     assert Error.objects.get(pk=world.error.pk).status == ErrorStatus.RESOLVED
 
 
-def test_plain_refusal_renders_the_whole_page_with_the_form_open(world, tested_type):
-    response = client_for(world.engineer).post(
-        action_url(world.error, "resolve"), resolve_data(tested_type)
-    )
-    assert response.status_code == 200
-    html = response.content.decode()
+def test_plain_refusal_shows_the_form_open_at_the_page_url(world, tested_type):
+    client = client_for(world.engineer)
+    response = client.post(action_url(world.error, "resolve"), resolve_data(tested_type))
+    # Not left on the POST-only URL: back to the page, the refused form open there.
+    page_url = reverse("error_detail", args=[world.error.pk])
+    assert response.status_code == 302
+    assert response["Location"] == page_url + "#action-resolve"
+    html = client.get(page_url).content.decode()
     assert "<html" in html and 'id="occurrences"' in html
     assert 'id="action-resolve" open' in html
     assert "requires testing: say how the fix was tested." in html
+    assert "Guarded the lookup." in html  # what was typed is kept
     assert not ErrorResolution.objects.exists()
+    # Shown once: a reload is the plain page again.
+    assert 'id="action-resolve" open' not in client.get(page_url).content.decode()
 
 
 def test_a_service_refusal_lands_on_its_field(world):

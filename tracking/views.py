@@ -501,6 +501,60 @@ def _share_people_choices(forms: dict[str, WorkflowForm], user: Any) -> None:
         field.widget.choices = choices
 
 
+# Without JavaScript a refused form is shown at the error page's own URL: the refusal
+# (what was typed and why it was refused) waits in the session for the redirect's GET.
+REFUSAL_SESSION_KEY = "tracking_refused_action"
+ACTION_ANCHORS = {
+    Action.ASSIGN: "action-assign",
+    Action.TAKE: "action-take",
+    Action.ESCALATE: "action-escalate",
+    Action.RESOLVE: "action-resolve",
+    Action.MARK_DUPLICATE: "action-mark-duplicate",
+}
+
+
+def _remember_refusal(request: HttpRequest, error: Error, outcome: ActionOutcome) -> None:
+    errors = {}
+    if outcome.form is not None:
+        errors = {
+            field: [str(m) for m in messages] for field, messages in outcome.form.errors.items()
+        }
+    request.session[REFUSAL_SESSION_KEY] = {
+        "error": str(error.pk),
+        "action": outcome.action.value,
+        "data": {k: request.POST.getlist(k) for k in request.POST if k != "csrfmiddlewaretoken"},
+        "errors": errors,
+        "refusal": outcome.refusal,
+    }
+
+
+def _recall_refusal(request: HttpRequest, error: Error) -> ActionOutcome | None:
+    """The refusal `_remember_refusal` kept for this error, once, with its form rebound."""
+    session = getattr(request, "session", None)
+    if request.method != "GET" or session is None:
+        return None
+    stored = session.get(REFUSAL_SESSION_KEY)
+    if not stored or stored.get("error") != str(error.pk):
+        return None
+    del session[REFUSAL_SESSION_KEY]
+    action = Action(stored["action"])
+    form_class = ACTION_FORMS.get(action)
+    if form_class is None or not stored["errors"]:
+        return ActionOutcome(action, refusal=stored["refusal"])
+    data = QueryDict(mutable=True)
+    for key, values in stored["data"].items():
+        data.setlist(key, values)
+    form = form_class(
+        data, error=error, user=request.user, auto_id=_auto_id(action), label_suffix=""
+    )
+    form.is_valid()
+    for field, messages_ in stored["errors"].items():
+        for message in messages_:
+            if message not in form.errors.get(field, []):
+                form.add_error(field if field in form.fields else None, message)
+    return ActionOutcome(action, form=form)
+
+
 def _form_errors_text(form: WorkflowForm) -> str:
     return " ".join(message for errors in form.errors.values() for message in errors)
 
@@ -575,8 +629,11 @@ def error_page_context(
 
     `outcome` is a refused action: its bound form replaces the blank one, or, when the
     form is not in the panel (acknowledge, or an action no longer offered), its message
-    shows at the top of the panel.
+    shows at the top of the panel. Without one, a refusal kept for this page's GET
+    (no JavaScript) is shown.
     """
+    if outcome is None:
+        outcome = _recall_refusal(request, error)
     duplicates = selectors.duplicates_for(error)
     today = selectors.utc_today()
     chart = selectors.daily_series([error.pk], days=selectors.CHART_DAYS, today=today)[error.pk]
@@ -741,14 +798,15 @@ def error_action(request: HttpRequest, error_id: uuid.UUID, action: str) -> Http
         # Refused: the form again, with its message, in place. 200 so that htmx swaps it.
         # The refusal is often news from a stale tab (someone acknowledged or took it
         # meanwhile), so the header and the sections the action touches come fresh too.
+        if not is_htmx:
+            # Without JavaScript: back to the page's own URL, the refused form open there.
+            _remember_refusal(request, error, outcome)
+            anchor = ACTION_ANCHORS.get(action, "actions")
+            return redirect(reverse("error_detail", args=[error.pk]) + f"#{anchor}")
         error = selectors.error_for_page(error_id, now=timezone.now())
-        context = error_page_context(request, error, outcome=outcome, with_occurrences=not is_htmx)
-        if is_htmx:
-            context["changed"] = CHANGED_SECTIONS[action]
-            return render(request, "tracking/error_detail.html#action_response", context)
-        # Without JavaScript the page is rendered at the action's POST-only URL; a GET
-        # of that URL (reload, Enter in the address bar) goes back to the error page.
-        return render(request, "tracking/error_detail.html", context)
+        context = error_page_context(request, error, outcome=outcome, with_occurrences=False)
+        context["changed"] = CHANGED_SECTIONS[action]
+        return render(request, "tracking/error_detail.html#action_response", context)
 
     messages.success(request, _success_message(action, outcome.result, request.user))
     if not is_htmx:

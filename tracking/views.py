@@ -9,7 +9,8 @@ redirects back with a message (POST-redirect-GET). An htmx post gets back only w
 changed: the action panel plus out-of-band copies of the header, the sections the
 action touched and the timeline (or, in the inbox, the result rows and the bulk bar).
 A refusal re-renders the form with its message in place, with HTTP 200 so htmx 2
-swaps it. A role that may not take the action at all gets 403, whatever the form says.
+swaps it (without JavaScript: a redirect to the page, which shows the refused form
+there). A role that may not take the action at all gets 403, whatever the form says.
 """
 
 from __future__ import annotations

@@ -9,9 +9,11 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+# The SQLite pass takes the same pytest arguments unless told otherwise.
+SQLITE_PYTEST_ARGS ?= $(PYTEST_ARGS)
 BASE_PYTHON := $(shell (command -v pyenv >/dev/null && pyenv which python 2>/dev/null) || command -v python3.13 || command -v python3.12)
 
-.PHONY: help setup run test lint format browser-deps haproxy postgres serve bench-ingest bench-pages load-fault
+.PHONY: help setup setup-app run test test-postgres test-sqlite lint format browser-deps haproxy js-deps postgres serve bench-ingest bench-pages load-fault
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,10 +24,15 @@ $(PY):
 $(UV): $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-setup: $(UV)  ## create .venv and install the locked dependencies (app + dev)
+setup: $(UV)  ## create .venv and install the locked dependencies (app + dev tools)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --quiet --python $(PY)
 
-run: setup  ## run the app on SQLite with demo data at http://127.0.0.1:8000
+# The app's dependencies only: a quick look needs no test tools (Playwright, hypothesis).
+# --inexact leaves dev tools a previous `make test` installed in place.
+setup-app: $(UV)  ## create .venv and install the app's locked dependencies (no dev tools)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --quiet --no-dev --inexact --python $(PY)
+
+run: setup-app  ## run the app on SQLite with demo data at http://127.0.0.1:8000
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_data
 	@echo "Open http://127.0.0.1:8000/ (Ctrl-C stops the server)"
@@ -49,9 +56,18 @@ format: setup  ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: setup postgres browser-deps haproxy lint  ## the whole test suite on PostgreSQL (what CI runs)
+test: setup postgres browser-deps haproxy js-deps lint test-postgres test-sqlite  ## lint, the whole suite on PostgreSQL, then again on SQLite (what CI runs)
+
+test-postgres: setup postgres browser-deps haproxy js-deps  ## the whole test suite on PostgreSQL
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} DJANGO_ALLOW_ASYNC_UNSAFE=1 \
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The quick-start database (`make run`) is SQLite: every page and filter test runs on it
+# too. Browser tests and tests marked postgres_only (catalog, plans, row locks) are left
+# out; the test database is in memory, so this pass is fast.
+test-sqlite: setup  ## the suite on SQLite, without browser and PostgreSQL-only tests
+	DATABASE_URL=sqlite:///$(CURDIR)/data/test-sqlite.sqlite3 DJANGO_ALLOW_ASYNC_UNSAFE=1 \
+		$(VENV)/bin/pytest $(SQLITE_PYTEST_ARGS) -m "not browser and not postgres_only"
 
 serve: setup haproxy  ## production: HAProxy + pages and ingest gunicorn pools, DEBUG off (needs SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS)
 	scripts/serve
@@ -77,4 +93,3 @@ $(JS_DIR)/node_modules/.package-lock.json: $(JS_DIR)/package.json $(JS_DIR)/pack
 
 js-deps: $(JS_DIR)/node_modules/.package-lock.json  ## Node (apt, when missing) and the pinned Sentry JavaScript SDKs (npm ci) for their tests
 
-test: js-deps

@@ -9,6 +9,16 @@ from tracking.ingest.auth import forget_projects
 pytest_plugins = ["tests.helpers.fixtures"]
 
 
+def pytest_collection_modifyitems(config, items):
+    """On SQLite (the quick-start database) tests marked postgres_only are skipped."""
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="PostgreSQL only")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _close_stray_connections(django_db_setup, django_db_blocker):
     """Threads of the concurrency and live-server tests may leave connections open,

@@ -334,6 +334,73 @@ def test_state_decides_what_is_offered(world):
     assert offered(html.content.decode()) == {"reopen", "mark_duplicate"}
 
 
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+def test_a_lead_taking_someone_elses_error_is_asked_first(world, htmx):
+    due = timezone.now() + timedelta(days=2)
+    factories.ErrorAssignmentFactory(
+        error=world.error, assigned_to=world.engineer, due_date=due, assignment_notes="Look."
+    )
+    client = client_for(world.lead)
+    html = client.get(reverse("error_detail", args=[world.error.pk])).content.decode()
+    # No one-click "Take it": a take-over form that says who loses it and what stays.
+    assert ">Take it<" not in html
+    takeover = html.split('id="action-take"')[1].split("</details>")[0]
+    assert "Take it over…" in takeover
+    assert "keeps its notes and due date" in takeover
+    assert 'name="confirm_takeover" value="1"' in takeover
+    assert 'name="clear_due_date"' in takeover
+
+    headers = {"HX-Request": "true", "HX-Target": "actions"} if htmx else {}
+    # A stale one-click take (the page was loaded while nobody held it) asks instead.
+    response = client.post(action_url(world.error, "take"), {}, headers=headers, follow=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "holds this error; confirm that you take it over" in html
+    assert '<details class="action" id="action-take" open>' in html
+    assert ErrorAssignment.objects.get(is_active=True).assigned_to == world.engineer
+
+    response = client.post(
+        action_url(world.error, "take"), {"confirm_takeover": "1"}, headers=headers
+    )
+    assert response.status_code == (200 if htmx else 302)
+    taken = ErrorAssignment.objects.get(is_active=True)
+    assert (taken.assigned_to, taken.due_date, taken.assignment_notes) == (world.lead, due, "Look.")
+
+
+def test_a_second_acknowledge_from_a_stale_tab_says_already_and_refreshes(world):
+    escalation = workflow.escalate(
+        error=world.error, to=world.lead, by=world.engineer, reason="Help", level="high"
+    )
+    client = client_for(world.lead)
+    html = client.get(reverse("error_detail", args=[world.error.pk])).content.decode()
+    assert '<span class="badge badge-escalated"' in html
+    data = {"escalation": escalation.pk}
+    client.post(action_url(world.error, "acknowledge"), data)
+    html = client.get(reverse("error_detail", args=[world.error.pk])).content.decode()
+    header = html.split('id="error-header"')[1].split("</header>")[0]
+    # The header uses the inbox's rule: escalated means unacknowledged.
+    assert "badge-escalated" not in header and ">Acknowledged<" in header
+
+    response = htmx_post(client, action_url(world.error, "acknowledge"), data)
+    html = response.content.decode()
+    assert "This escalation was already acknowledged." in html
+    assert "Select a valid choice" not in html
+    assert {"escalations", "error-header"} <= oob_ids(html)
+    escalations = html.split('id="escalations"')[1]
+    assert ">Acknowledge</button>" not in escalations
+    # Without JavaScript the POST-only URL answers a reload with the page.
+    response = client.get(action_url(world.error, "acknowledge"))
+    assert response["Location"] == reverse("error_detail", args=[world.error.pk]) + "#actions"
+
+
+def test_an_ignored_error_offers_only_stop_ignoring(world):
+    set_status(world.error, ErrorStatus.IGNORED)
+    html = client_for(world.engineer).get(reverse("error_detail", args=[world.error.pk]))
+    offered_actions = offered(html.content.decode())
+    assert "unignore" in offered_actions and "reopen" not in offered_actions
+    assert "Stop ignoring" in html.content.decode()
+
+
 def test_no_role_is_offered_nothing(world):
     html = client_for(world.nobody).get(reverse("error_detail", args=[world.error.pk]))
     html = html.content.decode()
@@ -351,7 +418,8 @@ def test_forms_offer_only_valid_choices(world):
     assert "Code fix" in resolve and inactive.name not in resolve
     assign = html.split('id="action-assign"')[1].split("</details>")[0]
     assert "(engineer)" in assign and "(engineer2)" in assign and "(lead)" in assign
-    assert "(admin)" not in assign and "(nobody)" not in assign
+    # Admins have a lead's powers and take work; people without a role do not.
+    assert "(admin)" in assign and "(nobody)" not in assign
     duplicate = html.split('id="action-mark-duplicate"')[1].split("</details>")[0]
     candidates = re.findall(r'name="primary" value="([0-9a-f-]+)"', duplicate)
     assert candidates == [str(world.other.pk)]
@@ -428,7 +496,8 @@ def test_htmx_refusal_rerenders_the_form_with_its_message(world, tested_type):
     assert response.status_code == 200  # htmx 2 swaps 2xx only
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="actions"')
-    assert oob_ids(html) == set()
+    # A refusal may be news from a stale tab: what the action touches comes fresh too.
+    assert oob_ids(html) == {"error-header", "timeline", "resolutions"}
     resolve = html.split('id="action-resolve"')[1].split("</details>")[0]
     assert resolve.startswith(" open>")
     assert "“Tested fix” requires testing: say how the fix was tested." in resolve
@@ -447,16 +516,21 @@ def test_htmx_refusal_rerenders_the_form_with_its_message(world, tested_type):
     assert Error.objects.get(pk=world.error.pk).status == ErrorStatus.RESOLVED
 
 
-def test_plain_refusal_renders_the_whole_page_with_the_form_open(world, tested_type):
-    response = client_for(world.engineer).post(
-        action_url(world.error, "resolve"), resolve_data(tested_type)
-    )
-    assert response.status_code == 200
-    html = response.content.decode()
+def test_plain_refusal_shows_the_form_open_at_the_page_url(world, tested_type):
+    client = client_for(world.engineer)
+    response = client.post(action_url(world.error, "resolve"), resolve_data(tested_type))
+    # Not left on the POST-only URL: back to the page, the refused form open there.
+    page_url = reverse("error_detail", args=[world.error.pk])
+    assert response.status_code == 302
+    assert response["Location"] == page_url + "#action-resolve"
+    html = client.get(page_url).content.decode()
     assert "<html" in html and 'id="occurrences"' in html
     assert 'id="action-resolve" open' in html
     assert "requires testing: say how the fix was tested." in html
+    assert "Guarded the lookup." in html  # what was typed is kept
     assert not ErrorResolution.objects.exists()
+    # Shown once: a reload is the plain page again.
+    assert 'id="action-resolve" open' not in client.get(page_url).content.decode()
 
 
 def test_a_service_refusal_lands_on_its_field(world):
@@ -497,10 +571,11 @@ def test_a_refusal_for_a_form_no_longer_offered_shows_in_the_panel(world):
     assert "This error is already resolved." in html
 
 
-def test_unknown_action_is_404_and_get_is_405(world):
+def test_unknown_action_is_404_and_get_goes_back_to_the_page(world):
     client = client_for(world.lead)
     assert client.post(action_url(world.error, "explode"), {}).status_code == 404
-    assert client.get(action_url(world.error, "resolve")).status_code == 405
+    response = client.get(action_url(world.error, "resolve"))
+    assert response["Location"] == reverse("error_detail", args=[world.error.pk]) + "#actions"
     assert client.post(action_url(Error(pk=uuid.uuid4()), "ignore"), {}).status_code == 404
 
 
@@ -612,6 +687,18 @@ def bulk_post(client: Client, data: dict[str, Any], *, htmx: bool) -> Any:
     return client.post(reverse("inbox_bulk"), data, headers=headers)
 
 
+def confirm_token(html: str) -> str:
+    [token] = re.findall(r'name="confirm" value="([0-9a-f]+)"', html)
+    return token
+
+
+def bulk_confirmed(client: Client, data: dict[str, Any], *, htmx: bool) -> Any:
+    """Post a destructive bulk action, check it asks first, then confirm it."""
+    asked = bulk_post(client, data, htmx=htmx)
+    assert asked.status_code == 200
+    return bulk_post(client, {**data, "confirm": confirm_token(asked.content.decode())}, htmx=htmx)
+
+
 @pytest.fixture
 def rows(world) -> list[Error]:
     return [
@@ -625,7 +712,42 @@ def test_bulk_bar_is_rendered_for_roles_only(world):
     assert 'id="bulk-form"' not in client_for(world.nobody).get("/").content.decode()
 
 
-def test_htmx_bulk_resolve_removes_rows_and_keeps_the_selection_of_the_rest(world, rows):
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+@pytest.mark.parametrize("action", ["ignore", "resolve"])
+def test_destructive_bulk_actions_say_how_many_first(world, rows, action, htmx):
+    data = {
+        "action": action,
+        "error_ids": [row.pk for row in rows[:3]],
+        "resolution_type": world.fix_type.pk,
+        "description": "Fixed by the deploy.",
+        "next": "/?q=row",
+    }
+    client = client_for(world.engineer)
+    response = bulk_post(client, data, htmx=htmx)
+    assert response.status_code == 200
+    html = response.content.decode()
+    label = f"{action.capitalize()} 3 errors"
+    assert f"<strong>{label}?</strong>" in html
+    assert re.search(rf'<button type="submit" name="action" value="{action}"[^>]*>{label}<', html)
+    # Nothing changed yet; the rows asked about are still ticked.
+    assert Error.objects.filter(status=ErrorStatus.UNRESOLVED).count() == 6
+    assert checked_rows(html) == {str(row.pk) for row in rows[:3]}
+    token = confirm_token(html)
+
+    # A different selection than the one counted is asked about again.
+    changed = {**data, "error_ids": [row.pk for row in rows], "confirm": token}
+    html = bulk_post(client, changed, htmx=htmx).content.decode()
+    assert f"{action.capitalize()} 4 errors?" in html
+    assert Error.objects.filter(status=ErrorStatus.UNRESOLVED).count() == 6
+
+    done = bulk_post(client, {**data, "confirm": token}, htmx=htmx)
+    assert Error.objects.filter(status=ErrorStatus.UNRESOLVED).count() == 3
+    if not htmx:
+        assert done.status_code == 302
+        assert done["Location"] == "/?q=row"
+
+
+def test_htmx_bulk_resolve_unticks_what_it_did_and_keeps_the_refused_ticked(world, rows):
     refused_row = rows[0]
     set_status(refused_row, ErrorStatus.RESOLVED)  # not in the default inbox...
     next_url = "/?status=any&q=row"  # ...but in this one
@@ -636,21 +758,22 @@ def test_htmx_bulk_resolve_removes_rows_and_keeps_the_selection_of_the_rest(worl
         "description": "Fixed by the deploy.",
         "next": next_url,
     }
-    response = bulk_post(client_for(world.engineer), data, htmx=True)
+    response = bulk_confirmed(client_for(world.engineer), data, htmx=True)
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="results"')
     assert oob_ids(html) == {"bulk-actions"}
     assert 'name="next" value="/?status=any&amp;q=row"' in html
-    # Still shown (any status): every row; the refused one stays ticked with the others.
+    # Still shown (any status): every row; only the refused one stays ticked.
     assert sorted(inbox_rows(html)) == sorted(row.title for row in rows)
-    assert checked_rows(html) == {str(row.pk) for row in rows[:3]}
+    assert checked_rows(html) == {str(refused_row.pk)}
+    assert 'name="confirm"' not in html
     [message] = trigger_messages(response)
     assert message == ("2 resolved, 1 refused: “TypeError: row 0”: This error is already resolved.")
 
     # In the default (unresolved) inbox the resolved rows leave.
     data = {**data, "error_ids": [rows[3].pk], "next": "/?q=row"}
-    html = bulk_post(client_for(world.engineer), data, htmx=True).content.decode()
+    html = bulk_confirmed(client_for(world.engineer), data, htmx=True).content.decode()
     assert inbox_rows(html) == []
     assert Error.objects.filter(status=ErrorStatus.RESOLVED).count() == 4
 
@@ -662,7 +785,7 @@ def test_plain_bulk_post_redirects_to_the_same_filtered_inbox(world, rows):
         "next": "/?q=row&sort=first_seen",
     }
     client = client_for(world.engineer)
-    response = bulk_post(client, data, htmx=False)
+    response = bulk_confirmed(client, data, htmx=False)
     assert response.status_code == 302
     assert response["Location"] == "/?q=row&sort=first_seen"
     html = client.get(response["Location"]).content.decode()
@@ -672,8 +795,32 @@ def test_plain_bulk_post_redirects_to_the_same_filtered_inbox(world, rows):
 
 def test_bulk_next_cannot_leave_the_inbox(world, rows):
     data = {"action": "ignore", "error_ids": [rows[0].pk], "next": "https://evil.example/?q=row"}
-    response = bulk_post(client_for(world.engineer), data, htmx=False)
+    response = bulk_confirmed(client_for(world.engineer), data, htmx=False)
     assert response["Location"] == "/?q=row"
+
+
+def test_select_all_matching_offers_the_bounded_count_and_acts_on_every_match(
+    world, rows, monkeypatch
+):
+    from tracking import selectors, views
+
+    monkeypatch.setattr(selectors, "INBOX_PAGE_SIZE", 2)
+    client = client_for(world.lead)
+    html = client.get("/?q=row").content.decode()
+    assert "Select all 4 errors matching this filter" in html
+    assert len(inbox_rows(html)) == 2
+    # One page, no offer.
+    assert "matching this filter" not in client.get("/?q=row 0").content.decode()
+
+    data = {"action": "ignore", "all_matching": "1", "next": "/?q=row"}
+    asked = bulk_post(client, data, htmx=True).content.decode()
+    assert "Ignore 4 errors?" in asked
+    bulk_post(client, {**data, "confirm": confirm_token(asked)}, htmx=True)
+    assert set(Error.objects.filter(status=ErrorStatus.IGNORED)) == set(rows)
+
+    monkeypatch.setattr(views, "BULK_MATCHING_MAX", 3)
+    html = client.get("/?status=ignored").content.decode()
+    assert "Select the newest 3 of the more than 3 errors matching this filter" in html
 
 
 def test_bulk_assign_by_a_lead_with_a_due_date(world, rows):

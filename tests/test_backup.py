@@ -26,6 +26,7 @@ TABLES = [
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
+    pytest.mark.postgres_only,
     pytest.mark.skipif(shutil.which("pg_dump") is None, reason="needs the PostgreSQL client"),
 ]
 

@@ -1,6 +1,7 @@
 """Each inbox filter narrows the rows it should, through the real inbox view."""
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -244,3 +245,58 @@ def test_resolved_or_ignored_work_is_never_overdue(engineer_client, engineer, pr
     work = selectors.my_work(engineer, now=timezone.now())
     assert work.assignments == [] and work.assignments_total == 0
     assert selectors.dashboard(now=timezone.now()).overdue_assignments == 0
+
+
+# Search ------------------------------------------------------------------------------
+
+
+def test_search_matches_every_word_in_any_order(engineer_client, project):
+    factories.ErrorFactory(project=project, title="TimeoutError: payment gateway", culprit="shop")
+    factories.ErrorFactory(project=project, title="TimeoutError: mail", culprit="gateway.send")
+    factories.ErrorFactory(project=project, title="KeyError: gateway payment")
+    assert titles(engineer_client, "q=gateway+timeout") == {
+        "TimeoutError: payment gateway",
+        "TimeoutError: mail",
+    }
+    assert titles(engineer_client, "q=payment+timeouterror") == {"TimeoutError: payment gateway"}
+    # A quoted phrase is one term.
+    assert titles(engineer_client, "q=%22gateway+payment%22") == {"KeyError: gateway payment"}
+
+
+def test_search_by_email_matches_errors_of_that_account(engineer_client, project, other_engineer):
+    other_engineer.email = "linus@example.com"
+    other_engineer.save()
+    mine = factories.ErrorFactory(project=project, title="KeyError: cart")
+    factories.ErrorFactory(project=project, title="KeyError: wishlist")
+    factories.ErrorOccurrenceFactory(error=mine, user=other_engineer)
+    assert titles(engineer_client, "q=LINUS@example.com") == {"KeyError: cart"}
+
+
+def test_an_event_id_opens_its_error(client, engineer_client, project):
+    from tests.test_ingest_support import envelope_bytes, make_event, post
+
+    event = make_event(exc_type="PaymentError", value="card declined")
+    assert post(client, project, envelope_bytes(event)).status_code == 200
+    error = Error.objects.get(exception_type="PaymentError")
+    for written in (event["event_id"], str(uuid.UUID(event["event_id"])).upper()):
+        response = engineer_client.get("/", {"q": f" {written} "})
+        assert response.status_code == 302
+        assert response["Location"] == f"/errors/{error.pk}/"
+    # htmx (live search) is sent to the page too.
+    response = engineer_client.get(
+        "/", {"q": event["event_id"]}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results"
+    )
+    assert response["HX-Redirect"] == f"/errors/{error.pk}/"
+    # An unknown id searches as text and finds nothing.
+    assert titles(engineer_client, f"q={uuid.uuid4().hex}") == set()
+
+
+def test_an_empty_search_says_what_was_searched_and_how_to_widen_it(engineer_client, project):
+    factories.ErrorFactory(project=project, title="KeyError: 'sku'", status="resolved")
+    response = engineer_client.get(
+        "/?q=sku+key&level=error", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="results"
+    )
+    html = response.content.decode()
+    assert "No unresolved errors match “sku key”" in html
+    assert ">Search all statuses<" in html and "status=any" in html
+    assert ">Keep only the search<" in html and ">Clear the search<" in html

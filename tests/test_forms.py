@@ -51,7 +51,7 @@ class TestAssignForm:
         factories.EngineerFactory(username="left", is_active=False)
         form = forms.AssignForm(error=error, user=lead)
         assert choice_values(form, "assignee") == {
-            str(u.pk) for u in (lead, engineer, other_engineer)
+            str(u.pk) for u in (lead, engineer, other_engineer, admin_user)
         }
 
     def test_engineer_is_offered_only_themselves(self, engineer, other_engineer, error):
@@ -108,7 +108,11 @@ class TestEscalateForm:
         self, engineer, other_engineer, lead, admin_user, nobody, error
     ):
         form = forms.EscalateForm(error=error, user=engineer)
-        assert choice_values(form, "escalated_to") == {str(other_engineer.pk), str(lead.pk)}
+        assert choice_values(form, "escalated_to") == {
+            str(other_engineer.pk),
+            str(lead.pk),
+            str(admin_user.pk),
+        }
 
     def test_reason_required_and_limited(self, engineer, lead, error):
         for reason, message in [("", "required"), ("x" * 1001, "at most 1000")]:
@@ -139,14 +143,19 @@ class TestEscalateForm:
 
 
 class TestAcknowledgeForm:
-    def test_offers_only_my_pending_escalations(self, engineer, lead, other_engineer, error):
+    def test_takes_only_my_escalations_and_says_already_acknowledged(
+        self, engineer, lead, other_engineer, error
+    ):
         mine = factories.ErrorEscalationFactory(error=error, escalated_to=lead)
         factories.ErrorEscalationFactory(error=error, escalated_to=other_engineer)
-        factories.ErrorEscalationFactory(
+        done = factories.ErrorEscalationFactory(
             error=error, escalated_to=lead, acknowledged_at=timezone.now()
         )
         form = forms.AcknowledgeForm(error=error, user=lead)
-        assert list(form.fields["escalation"].queryset) == [mine]
+        assert set(form.fields["escalation"].queryset) == {mine, done}
+        again = forms.AcknowledgeForm(data={"escalation": done.pk}, error=error, user=lead)
+        assert again.submit() is None
+        assert again.non_field_errors() == ["This escalation was already acknowledged."]
         stranger = forms.AcknowledgeForm(
             data={"escalation": mine.pk}, error=error, user=other_engineer
         )

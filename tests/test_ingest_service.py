@@ -200,6 +200,7 @@ def test_reported_user_links_by_uuid_email_or_username(write_path):
 
 
 @pytest.mark.django_db
+@pytest.mark.postgres_only  # one statement on PostgreSQL; the portable path costs more
 def test_an_event_without_a_user_costs_one_query(django_assert_num_queries):
     project = ProjectFactory()
     record_occurrence(project=project, event=incoming())
@@ -211,6 +212,7 @@ def test_an_event_without_a_user_costs_one_query(django_assert_num_queries):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres_only  # row locks
 def test_concurrent_events_of_a_new_fingerprint_make_one_error_with_exact_counts():
     project = ProjectFactory()
     threads_count = 8
@@ -245,6 +247,7 @@ def test_concurrent_events_of_a_new_fingerprint_make_one_error_with_exact_counts
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres_only  # row locks
 def test_concurrent_retries_of_one_event_store_it_once():
     project = ProjectFactory()
     event = incoming()

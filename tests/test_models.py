@@ -81,6 +81,7 @@ def test_escalation_reason_longer_than_1000_is_refused():
     refuses(escalation.save)
 
 
+@pytest.mark.postgres_only
 def test_database_defaults_apply_to_raw_sql_inserts(admin_user):
     # db_default: a row inserted by plain SQL gets the seed's defaults.
     with connection.cursor() as cursor:

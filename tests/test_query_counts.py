@@ -340,9 +340,8 @@ def forced_plan(sql: str) -> str:
                 cursor.execute(f"RESET {setting}")
 
 
-needs_postgresql = pytest.mark.skipif(
-    "connection.vendor != 'postgresql'", reason="query plans are PostgreSQL's"
-)
+# Query plans are PostgreSQL's.
+needs_postgresql = pytest.mark.postgres_only
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ def assert_counters_true() -> None:
     assert rollup == dict(per_day)
 
 
+# seed_volume writes the ingested-event rows with PostgreSQL-only SQL.
+@pytest.mark.postgres_only
 def test_purge_deletes_old_occurrences_in_batches_and_keeps_counters_true():
     call_command("seed_volume", errors=60, occurrences=1500, projects=1, seed=3)
     assert_counters_true()

@@ -121,7 +121,7 @@ def normalise_default(default: str | None) -> str | None:
     return lowered
 
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres_only]
 
 
 @pytest.mark.parametrize("table", sorted(SEED))

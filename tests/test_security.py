@@ -15,7 +15,8 @@ from tracking.services.occurrences import record_occurrence
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"login", "health", "logout"}
+# invite_accept: the one-time set-password link of an invitation (a token, no session).
+PUBLIC = {"login", "health", "logout", "invite_accept"}
 XSS = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
 
 

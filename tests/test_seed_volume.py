@@ -13,7 +13,7 @@ from tracking.models import (
     IngestedEvent,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres_only]
 
 
 def schema_objects() -> set[tuple[str, str, str]]:

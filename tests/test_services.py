@@ -81,15 +81,16 @@ class TestRoles:
             "",
         ]
 
-    def test_assignable_users_are_active_engineers_and_leads(
+    def test_assignable_users_are_active_engineers_leads_and_admins(
         self, engineer, lead, admin_user, nobody, inactive_lead
     ):
         both = factories.UserFactory(username="both", groups=["Engineers", "Leads"])
-        assert set(roles.assignable_users()) == {engineer, lead, both}
+        factories.AdminFactory(username="retired-admin", is_active=False)
+        assert set(roles.assignable_users()) == {engineer, lead, both, admin_user}
         assert list(roles.assignee_choices(engineer)) == [engineer]
-        assert set(roles.assignee_choices(admin_user)) == {engineer, lead, both}
+        assert set(roles.assignee_choices(admin_user)) == {engineer, lead, both, admin_user}
         assert not roles.assignee_choices(nobody).exists()
-        assert set(roles.escalation_targets(engineer)) == {lead, both}
+        assert set(roles.escalation_targets(engineer)) == {lead, both, admin_user}
 
     def test_allowed_actions_follow_role_and_state(self, engineer, lead, nobody, error):
         assert roles.allowed_actions(nobody, error) == frozenset()
@@ -171,10 +172,11 @@ class TestAssign:
         workflow.assign(error=error, assignee=engineer, by=engineer, due_date=future())
         assert active_assignments(error).get().due_date is not None
 
-    def test_an_admin_without_a_role_group_does_not_take_work(self, admin_user, error):
-        assert not roles.can(admin_user, Action.TAKE, error)
-        with refused(match="Only engineers and leads"):
-            workflow.take(error=error, by=admin_user)
+    def test_an_admin_takes_work_like_a_lead(self, admin_user, engineer, error):
+        factories.ErrorAssignmentFactory(error=error, assigned_to=engineer)
+        assert roles.can(admin_user, Action.TAKE, error)
+        workflow.take(error=error, by=admin_user, confirm_takeover=True)
+        assert active_assignments(error).get().assigned_to == admin_user
 
     def test_assign_query_count(self, lead, engineer, error, django_assert_num_queries):
         factories.ErrorAssignmentFactory(error=error)
@@ -195,12 +197,37 @@ class TestAssign:
         with refused(match="already assigned to you"):
             workflow.take(error=error, by=engineer)
 
-    def test_lead_takes_over_and_the_previous_assignment_ends(self, lead, engineer, error):
-        previous = factories.ErrorAssignmentFactory(error=error, assigned_to=engineer)
-        workflow.take(error=error, by=lead)
+    def test_lead_takes_over_only_when_confirmed_and_the_previous_assignment_ends(
+        self, lead, engineer, error, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        due = timezone.now() + timedelta(days=3)
+        previous = factories.ErrorAssignmentFactory(
+            error=error, assigned_to=engineer, due_date=due, assignment_notes="Check the cart."
+        )
+        with refused(match="holds this error; confirm"):
+            workflow.take(error=error, by=lead)
+        assert active_assignments(error).get() == previous
+        with django_capture_on_commit_callbacks(execute=True):
+            taken = workflow.take(error=error, by=lead, confirm_takeover=True)
         previous.refresh_from_db()
         assert not previous.is_active
-        assert active_assignments(error).get().assigned_to == lead
+        assert active_assignments(error).get() == taken
+        # The work keeps its due date and notes; the person who lost it is told.
+        assert (taken.assigned_to, taken.due_date, taken.assignment_notes) == (
+            lead,
+            due,
+            "Check the cart.",
+        )
+        [mail] = mailoutbox
+        assert mail.to == [engineer.email]
+        assert mail.subject.startswith(f"[Error tracker] Taken over by {lead}")
+
+    def test_a_take_over_may_clear_the_due_date(self, lead, engineer, error):
+        factories.ErrorAssignmentFactory(
+            error=error, assigned_to=engineer, due_date=timezone.now() + timedelta(days=1)
+        )
+        taken = workflow.take(error=error, by=lead, confirm_takeover=True, clear_due_date=True)
+        assert taken.due_date is None
 
     def test_assigning_again_leaves_one_active_assignment(
         self, lead, engineer, other_engineer, error
@@ -217,8 +244,10 @@ class TestAssign:
             d["previous_assignee"] for d in details
         ]
 
-    @pytest.mark.parametrize("who", ["nobody", "inactive_lead", "admin_user"])
-    def test_only_active_engineers_and_leads_can_be_assignees(self, request, lead, error, who):
+    @pytest.mark.parametrize("who", ["nobody", "inactive_lead"])
+    def test_only_active_engineers_leads_and_admins_can_be_assignees(
+        self, request, lead, error, who
+    ):
         assignee = request.getfixturevalue(who)
         with refused(field="assignee"):
             workflow.assign(error=error, assignee=assignee, by=lead)
@@ -317,8 +346,8 @@ class TestEscalate:
         with refused(field="escalated_to", match="yourself"):
             workflow.escalate(error=error, to=lead, by=lead, reason="r", level="low")
 
-    @pytest.mark.parametrize("who", ["nobody", "inactive_lead", "admin_user"])
-    def test_only_to_an_active_engineer_or_lead(self, request, engineer, error, who):
+    @pytest.mark.parametrize("who", ["nobody", "inactive_lead"])
+    def test_only_to_an_active_engineer_lead_or_admin(self, request, engineer, error, who):
         with refused(field="escalated_to"):
             workflow.escalate(
                 error=error, to=request.getfixturevalue(who), by=engineer, reason="r", level="low"
@@ -538,15 +567,17 @@ class TestResolve:
 
 
 class TestStatusChanges:
-    @pytest.mark.parametrize("status", [ErrorStatus.RESOLVED, ErrorStatus.IGNORED])
-    def test_reopen_a_resolved_or_ignored_error(self, engineer, project, status):
+    @pytest.mark.parametrize("status", [ErrorStatus.RESOLVED])
+    def test_reopen_a_resolved_error(self, engineer, project, status):
         error = factories.ErrorFactory(project=project, status=status)
         workflow.reopen(error=error, by=engineer)
         assert Error.objects.get(pk=error.pk).status == ErrorStatus.UNRESOLVED
         activity = Activity.objects.get(error=error)
         assert (activity.verb, activity.details) == (ActivityVerb.REOPENED, {"from": status})
 
-    @pytest.mark.parametrize("status", [ErrorStatus.UNRESOLVED, ErrorStatus.DUPLICATE])
+    @pytest.mark.parametrize(
+        "status", [ErrorStatus.UNRESOLVED, ErrorStatus.DUPLICATE, ErrorStatus.IGNORED]
+    )
     def test_reopen_refused_otherwise(self, engineer, project, status):
         error = factories.ErrorFactory(project=project, status=status)
         with refused():

@@ -281,7 +281,10 @@ def test_inbox_empty_state_shows_a_dsn(engineer_client, project):
 def test_inbox_empty_state_for_filters(engineer_client, project):
     factories.ErrorFactory(project=project)
     html = engineer_client.get("/?q=nothing-matches-this").content.decode()
+    assert "No unresolved errors match “nothing-matches-this”" in html
+    html = engineer_client.get("/?level=fatal&status=any").content.decode()
     assert "No errors match these filters" in html
+    assert "Search all statuses" not in html
 
 
 # Error page -----------------------------------------------------------------------

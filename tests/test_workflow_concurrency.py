@@ -32,7 +32,7 @@ from tracking.services import workflow
 from tracking.services.errors import DomainError
 from tracking.services.occurrences import IncomingEvent, record_occurrence
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
 
 ROUNDS = 6
 

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import ProtectedError
 from django.http import HttpRequest
@@ -25,7 +26,7 @@ class ResolutionTypeAdmin(admin.ModelAdmin):
     search_fields = ("name", "description")
     readonly_fields = ("created_by", "created_at")
     fields = ("name", "description", "requires_testing", "is_active", "created_by", "created_at")
-    actions = ("deactivate", "activate")
+    actions = ("deactivate", "activate", "delete_selected")
     list_select_related = ("created_by",)
 
     def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
@@ -42,6 +43,27 @@ class ResolutionTypeAdmin(admin.ModelAdmin):
     def activate(self, request: HttpRequest, queryset) -> None:
         updated = queryset.filter(is_active=False).update(is_active=True)
         self.message_user(request, f"{updated} resolution type(s) activated.", messages.SUCCESS)
+
+    # Replaces Django's site-wide action of the same name: that one shows "your account
+    # doesn't have permission to delete" (resolutions are read-only history), even to a
+    # superuser, instead of saying which types are in use.
+    @admin.action(
+        description="Delete selected resolution types (unused only)", permissions=["delete"]
+    )
+    def delete_selected(self, request: HttpRequest, queryset):
+        in_use = self._in_use_names(queryset)
+        if in_use:
+            self.message_user(
+                request,
+                "Nothing deleted: "
+                + ", ".join(f"“{name}”" for name in in_use)
+                + (" is" if len(in_use) == 1 else " are")
+                + " used by resolutions. Deactivate instead (the “Deactivate selected"
+                " resolution types” action): they stay in the history and are no longer offered.",
+                messages.ERROR,
+            )
+            return None
+        return django_delete_selected(self, request, queryset)
 
     def _in_use_names(self, queryset) -> list[str]:
         return list(

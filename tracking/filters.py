@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import re
+import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -10,6 +12,7 @@ import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KT
+from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from tracking import roles, selectors
@@ -21,12 +24,44 @@ from tracking.models import (
     ErrorOccurrence,
     ErrorStatus,
     EscalationLevel,
+    IngestedEvent,
     Level,
     Project,
     User,
 )
 
 ANY_STATUS = "any"
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# An event id as the SDKs print it (32 hex digits) or as a UUID.
+EVENT_ID = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+TERM = re.compile(r'"([^"]+)"|(\S+)')
+
+
+def search_terms(value: str) -> list[str]:
+    """The words of a search, with "quoted phrases" kept together."""
+    return [phrase or word for phrase, word in TERM.findall(value or "") if (phrase or word)]
+
+
+def error_for_search(value: str) -> uuid.UUID | None:
+    """The error a search names by id: an event id (what an SDK logs), or the error's own id.
+
+    Event ids are looked up per project in ingested_event's primary key (project,
+    event_id): one index probe per project, however many events are stored.
+    """
+    value = (value or "").strip()
+    if not EVENT_ID.fullmatch(value):
+        return None
+    wanted = uuid.UUID(value)
+    error_id = (
+        IngestedEvent.objects.filter(project_id__in=Project.objects.values("pk"), event_id=wanted)
+        .values_list("occurrence__error_id", flat=True)
+        .first()
+    )
+    if error_id is None and Error.objects.filter(pk=wanted).exists():
+        error_id = wanted
+    return error_id
+
+
 ASSIGNEE_ME = "me"
 ASSIGNEE_NONE = "none"
 
@@ -40,7 +75,11 @@ class ErrorFilter(django_filters.FilterSet):
         label="Search",
         method="filter_text",
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": "Title, message or culprit", "role": "search"}
+            attrs={
+                "type": "search",
+                "placeholder": "Words, an email or an event id",
+                "role": "search",
+            }
         ),
     )
     project = django_filters.ModelChoiceFilter(
@@ -134,7 +173,7 @@ class ErrorFilter(django_filters.FilterSet):
         # A cached callable: the people are queried once, and only when the form is used.
         @functools.cache
         def choices() -> list[tuple[str, str]]:
-            people = [(str(user.pk), str(user)) for user in roles.assignable_users()]
+            people = [(str(user.pk), user.choice_label) for user in roles.assignable_users()]
             return [(ASSIGNEE_ME, "Me"), (ASSIGNEE_NONE, "Unassigned"), *people]
 
         return choices
@@ -177,14 +216,25 @@ class ErrorFilter(django_filters.FilterSet):
         return queryset
 
     def filter_text(self, queryset: QuerySet[Error], name: str, value: str) -> QuerySet[Error]:
-        value = value.strip()
-        if not value:
-            return queryset
+        # Every word must match, in any order; "quoted words" match as one phrase.
         # On PostgreSQL icontains is UPPER(col::text) LIKE UPPER(...), the expression the
         # trigram indexes of migration 0005 are built on (terms of 3+ characters use them).
-        return queryset.filter(
-            Q(title__icontains=value) | Q(message__icontains=value) | Q(culprit__icontains=value)
-        )
+        for term in search_terms(value):
+            matches = (
+                Q(title__icontains=term) | Q(message__icontains=term) | Q(culprit__icontains=term)
+            )
+            if EMAIL.fullmatch(term):
+                # An email also matches errors that happened to that account (events
+                # linked to a user here): users by email, then the indexed user_id.
+                # Emails only inside the reported event's JSON are not searched.
+                matches |= Exists(
+                    ErrorOccurrence.objects.filter(
+                        error=OuterRef("pk"),
+                        user_id__in=User.objects.filter(email__iexact=term).values("pk"),
+                    )
+                )
+            queryset = queryset.filter(matches)
+        return queryset
 
     def filter_status(self, queryset: QuerySet[Error], name: str, value: str) -> QuerySet[Error]:
         if value == ANY_STATUS:
@@ -219,11 +269,13 @@ class ErrorFilter(django_filters.FilterSet):
             return queryset
         # The value as text (->>), the expression the occurrence_environment and
         # occurrence_release indexes are built on; a JSON comparison would not use them.
+        # A plain Exact lookup, not `alias(...).filter(alias=value)`: that picks the JSON
+        # key lookup, which on SQLite wraps the string in JSON_EXTRACT ("malformed JSON").
         return queryset.filter(
             Exists(
-                ErrorOccurrence.objects.alias(
-                    context_value=KT(f"occurrence_context__{key}")
-                ).filter(error=OuterRef("pk"), context_value=value)
+                ErrorOccurrence.objects.filter(
+                    Exact(KT(f"occurrence_context__{key}"), value), error=OuterRef("pk")
+                )
             )
         )
 

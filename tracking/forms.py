@@ -47,8 +47,7 @@ def add_domain_error(form: forms.Form, exc: DomainError) -> None:
 
 class UserChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: User) -> str:
-        name = obj.get_full_name()
-        return f"{name} ({obj.username})" if name else obj.username
+        return obj.choice_label
 
 
 class DueDateInput(forms.DateTimeInput):
@@ -109,6 +108,11 @@ class AssignmentFields(forms.Form):
     )
 
     def _limit_assignees(self, user: User) -> None:
+        # The picker is read in the person's zone (TimezoneMiddleware): say which.
+        self.fields["due_date"].help_text = (
+            f"Optional; in the future. Your time zone: {timezone.get_current_timezone_name()} "
+            "(change it in My settings)."
+        )
         field = self.fields["assignee"]
         field.queryset = roles.assignee_choices(user)
         if not roles.has_lead_powers(user):
@@ -166,18 +170,43 @@ class AcknowledgeForm(WorkflowForm):
 
     def __init__(self, *args: Any, error: Error, user: User, **kwargs: Any) -> None:
         super().__init__(*args, error=error, user=user, **kwargs)
+        # Acknowledged ones too: a second acknowledge (a stale tab) then gets the
+        # service's "already acknowledged", not "Select a valid choice".
         self.fields["escalation"].queryset = ErrorEscalation.objects.filter(
-            error=error, escalated_to=user, acknowledged_at__isnull=True
+            error=error, escalated_to=user
         )
 
     def run_service(self) -> ErrorEscalation:
         return workflow.acknowledge(escalation=self.cleaned_data["escalation"], by=self.user)
 
 
+class ResolutionTypeSelect(forms.Select):
+    """Options carry `data-requires-testing`, so app.js can say so the moment one is picked."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        instance = getattr(value, "instance", None)
+        if instance is not None and instance.requires_testing:
+            option["attrs"]["data-requires-testing"] = ""
+        return option
+
+
+class ResolutionTypeField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: ResolutionType) -> str:
+        # Without JavaScript the option itself says it.
+        return f"{obj.name} (requires testing)" if obj.requires_testing else obj.name
+
+
+STEPS_TAKEN_HELP = "Required when the resolution type requires testing: how was it tested?"
+
+
 class ResolutionFields(forms.Form):
     """The fields of a resolution, shared by ResolveForm and BulkResolveForm."""
 
-    resolution_type = forms.ModelChoiceField(queryset=ResolutionType.objects.filter(is_active=True))
+    resolution_type = ResolutionTypeField(
+        queryset=ResolutionType.objects.filter(is_active=True),
+        widget=ResolutionTypeSelect(attrs={"data-resolution-type": ""}),
+    )
     description = forms.CharField(
         max_length=workflow.RESOLUTION_TEXT_MAX, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -185,7 +214,7 @@ class ResolutionFields(forms.Form):
         required=False,
         max_length=workflow.RESOLUTION_TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Required when the resolution type requires testing: how was it tested?",
+        help_text=STEPS_TAKEN_HELP,
     )
     prevention_measures = forms.CharField(
         required=False,
@@ -194,6 +223,27 @@ class ResolutionFields(forms.Form):
     )
     requires_code_change = forms.BooleanField(required=False)
     requires_documentation = forms.BooleanField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One query for the options and the help text naming the types that need testing;
+        # validation still runs against the field's queryset.
+        field = self.fields["resolution_type"]
+        types = list(field.queryset)
+        field.widget.choices = [
+            ("", field.empty_label),
+            *(
+                (forms.models.ModelChoiceIteratorValue(t.pk, t), field.label_from_instance(t))
+                for t in types
+            ),
+        ]
+        needs_testing = [t.name for t in types if t.requires_testing]
+        if needs_testing:
+            self.fields["steps_taken"].help_text = (
+                "Required for "
+                + ", ".join(f"“{name}”" for name in needs_testing)
+                + ": how was the fix tested?"
+            )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -1,10 +1,11 @@
-"""Flash messages for htmx requests.
+"""Request middleware: the signed-in person's time zone, htmx messages and sign-in.
 
-An htmx swap replaces only part of the page, so the messages block in base.html is
-never re-rendered; instead the messages ride on the HX-Trigger header as a
-"messages" event, and static/js/app.js shows them in the same place.
+Flash messages for htmx requests: an htmx swap replaces only part of the page, so
+the messages block in base.html is never re-rendered; instead the messages ride on
+the HX-Trigger header as a "messages" event, and static/js/app.js shows them in the same place.
 """
 
+import zoneinfo
 from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit
 
@@ -12,7 +13,34 @@ from django.contrib import messages
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
+from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+
+class TimezoneMiddleware:
+    """Show times (and read due-date pickers) in the signed-in person's time zone.
+
+    Must sit after AuthenticationMiddleware. A blank or unknown zone leaves the
+    server's TIME_ZONE in force.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        name = getattr(user, "time_zone", "") if user is not None else ""
+        zone = None
+        if name:
+            try:
+                zone = zoneinfo.ZoneInfo(name)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                zone = None
+        if zone is None:
+            timezone.deactivate()
+            return self.get_response(request)
+        with timezone.override(zone):
+            return self.get_response(request)
 
 
 class HtmxMessagesMiddleware:

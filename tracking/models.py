@@ -38,6 +38,9 @@ def choices_check(field: str, choices: type[models.TextChoices], model: str):
 
 class User(AbstractUser):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # An IANA zone name ("Europe/Paris"); blank means the server's TIME_ZONE. The
+    # TimezoneMiddleware activates it per request, so pages and pickers use it.
+    time_zone = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta(AbstractUser.Meta):
         ordering = ["username"]
@@ -48,6 +51,13 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return str(self)
+
+    @property
+    def choice_label(self) -> str:
+        """How every people picker names someone: the name, and the username to tell
+        two people of the same name apart."""
+        name = self.get_full_name()
+        return f"{name} ({self.username})" if name else self.username
 
 
 def time_ordered_uuid() -> uuid.UUID:

@@ -5,6 +5,7 @@ an error for the person who made the change (their change is already committed).
 
 Who hears about what:
 - the assignee, when someone else assigns them an error (taking it yourself is silent);
+- the previous assignee, when a lead or admin takes their error over;
 - the assignee, when their error regresses (ingestion calls `notify_regressed`);
 - the person escalated to, on escalation;
 - the escalator, when the escalation is acknowledged.
@@ -89,6 +90,25 @@ def notify_assigned(assignment: ErrorAssignment) -> None:
     queue_email(
         to=assignment.assigned_to,
         subject=f"Assigned to you: {error.title}",
+        lines=lines,
+        error=error,
+    )
+
+
+def notify_taken_over(*, previous: ErrorAssignment, assignment: ErrorAssignment) -> None:
+    """`assignment.assigned_to` took over the error `previous.assigned_to` held."""
+    error = assignment.error
+    lines = [
+        f"{assignment.assigned_to} took over an error that was assigned to you; "
+        "it is no longer in your work.",
+        "",
+        *_error_lines(error),
+    ]
+    if assignment.due_date:
+        lines.append(f"Due: {_format_time(assignment.due_date)}")
+    queue_email(
+        to=previous.assigned_to,
+        subject=f"Taken over by {assignment.assigned_to}: {error.title}",
         lines=lines,
         error=error,
     )

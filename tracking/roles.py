@@ -17,7 +17,7 @@ error's current state (views show the message in the form).
 from collections.abc import Iterable
 from enum import StrEnum
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from tracking.models import Error, ErrorAssignment, ErrorEscalation, ErrorStatus, User
 from tracking.services.errors import DomainError, PermissionDenied
@@ -98,13 +98,13 @@ def role_label(user: User | None) -> str:
 
 
 def assignable_users() -> QuerySet[User]:
-    """Active members of Engineers or Leads: who can be assigned or escalated to.
+    """Active engineers, leads and admins: who can be assigned or escalated to.
 
-    Staff without a group are not included: admins manage the tracker, they do not
-    receive work unless they are also in a role group.
+    Admins have a lead's powers, taking work included: a small team's admin is often
+    its lead too, and "My work" would otherwise be a dead end for them.
     """
     return (
-        User.objects.filter(is_active=True, groups__name__in=ROLE_GROUPS)
+        User.objects.filter(Q(groups__name__in=ROLE_GROUPS) | Q(is_staff=True), is_active=True)
         .distinct()
         .order_by("first_name", "last_name", "username")
     )
@@ -154,8 +154,6 @@ def check(
             raise PermissionDenied("Only leads can assign errors to someone else.")
         if status == ErrorStatus.DUPLICATE:
             raise DomainError("This error is a duplicate; assign its primary error instead.")
-        if action is Action.TAKE and not (is_engineer(user) or is_lead(user)):
-            raise DomainError("Only engineers and leads take errors; join one of those groups.")
         if action is Action.TAKE and active_assignment is not None:
             if active_assignment.assigned_to_id == user.pk:
                 raise DomainError("This error is already assigned to you.")
@@ -186,8 +184,12 @@ def check(
         if status == ErrorStatus.DUPLICATE:
             raise DomainError("A duplicate cannot be resolved; resolve its primary error.")
     elif action is Action.REOPEN:
-        if status not in (ErrorStatus.RESOLVED, ErrorStatus.IGNORED):
-            raise DomainError("Only resolved or ignored errors can be reopened.")
+        # An ignored error has one way back, "stop ignoring": two buttons doing the
+        # same thing under different names made people wonder which one to press.
+        if status == ErrorStatus.IGNORED:
+            raise DomainError("This error is ignored; stop ignoring it instead.")
+        if status != ErrorStatus.RESOLVED:
+            raise DomainError("Only resolved errors can be reopened.")
     elif action is Action.IGNORE:
         if status != ErrorStatus.UNRESOLVED:
             raise DomainError("Only unresolved errors can be ignored.")

@@ -1,10 +1,11 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from tracking import views
+from tracking import people, views
 from tracking.auth import ThrottledAuthenticationForm
 
 urlpatterns = [
+    path("favicon.ico", views.favicon),
     path(
         "login/",
         auth_views.LoginView.as_view(
@@ -23,4 +24,11 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("projects/", views.project_list, name="project_list"),
     path("projects/<int:project_id>/", views.project_detail, name="project_detail"),
+    path("settings/", people.my_settings, name="my_settings"),
+    path("people/", people.people_page, name="people"),
+    path(
+        "invite/<uidb64>/<token>/",
+        people.InviteAcceptView.as_view(),
+        name="invite_accept",
+    ),
 ]

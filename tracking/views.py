@@ -9,30 +9,36 @@ redirects back with a message (POST-redirect-GET). An htmx post gets back only w
 changed: the action panel plus out-of-band copies of the header, the sections the
 action touched and the timeline (or, in the inbox, the result rows and the bulk bar).
 A refusal re-renders the form with its message in place, with HTTP 200 so htmx 2
-swaps it. A role that may not take the action at all gets 403, whatever the form says.
+swaps it (without JavaScript: a redirect to the page, which shows the refused form
+there). A role that may not take the action at all gets 403, whatever the form says.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied as Forbidden
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from tracking import roles, selectors
-from tracking.filters import ASSIGNEE_ME, ASSIGNEE_NONE, ErrorFilter
+from tracking.filters import ANY_STATUS, ASSIGNEE_ME, ASSIGNEE_NONE, ErrorFilter, error_for_search
 from tracking.forms import (
     AcknowledgeForm,
     AssignForm,
@@ -45,7 +51,15 @@ from tracking.forms import (
     ResolveForm,
     WorkflowForm,
 )
-from tracking.models import Error, ErrorAssignment, ErrorEscalation, ErrorStatus, Project
+from tracking.models import (
+    ActivityVerb,
+    Error,
+    ErrorAssignment,
+    ErrorEscalation,
+    ErrorStatus,
+    Project,
+)
+from tracking.people import project_settings_forms
 from tracking.roles import Action
 from tracking.services import workflow
 from tracking.services.errors import DomainError, PermissionDenied
@@ -66,6 +80,14 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     raise Forbidden(exc.message)
 
 
+@login_not_required
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on pages without an icon link (Django admin's)."""
+    # Resolved per request: the hashed static name exists only after collectstatic.
+    return redirect(static("img/favicon.svg"), permanent=True)
+
+
 class LogoutView(auth_views.LogoutView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().post(request, *args, **kwargs)
@@ -81,6 +103,18 @@ BULK_FORMS: dict[str, type[BulkForm]] = {
     "ignore": BulkIgnoreForm,
 }
 BULK_DONE_VERBS = {"assign": "assigned", "resolve": "resolved", "ignore": "ignored"}
+# Actions that take errors out of the inbox: the bar says how many before doing it.
+BULK_CONFIRMED = {"ignore": "Ignore", "resolve": "Resolve"}
+# What the pager's buttons lead to, per sort (rows are always in descending order).
+PAGER_LABELS = {
+    "last_seen": ("Newer", "Older"),
+    "first_seen": ("Newer", "Older"),
+    "count": ("More events", "Fewer events"),
+    "level": ("More severe", "Less severe"),
+    "": ("Previous", "Next"),
+}
+# "Select all matching this filter" acts on at most this many errors (newest first).
+BULK_MATCHING_MAX = 1000
 # A bulk report names this many refusals and counts the rest, so the message stays short.
 BULK_REFUSALS_NAMED = 3
 
@@ -103,7 +137,7 @@ def _bulk_forms(
             if type(form) is type(bound):
                 forms[name] = bound
     # Engineers assign only themselves (the form's queryset says the same).
-    assignees = people if roles.has_lead_powers(user) else [(str(user.pk), str(user))]
+    assignees = people if roles.has_lead_powers(user) else [(str(user.pk), user.choice_label)]
     forms["assign"].fields["assignee"].widget.choices = assignees
     return forms
 
@@ -142,7 +176,14 @@ def _inbox_context(request: HttpRequest, params: QueryDict, *, inbox_url: str) -
         "inbox_url": inbox_url,
         "selected_ids": frozenset(),
         "can_bulk": roles.has_role(request.user),
+        "all_matching": False,
+        "pager_labels": PAGER_LABELS.get(filterset.sort_key, PAGER_LABELS[""]),
     }
+    if context["can_bulk"] and page.has_other_pages:
+        # Bounded: "more than 1000" is all a person needs to know, and it stays cheap.
+        matching = filterset.qs.order_by().values("pk")[: BULK_MATCHING_MAX + 1].count()
+        context["matching_count"] = min(matching, BULK_MATCHING_MAX)
+        context["matching_capped"] = matching > BULK_MATCHING_MAX
     if not page.rows:
         context.update(_inbox_empty_state(request, filterset))
     return context
@@ -151,7 +192,19 @@ def _inbox_context(request: HttpRequest, params: QueryDict, *, inbox_url: str) -
 @require_GET
 @vary_on_headers("HX-Request", "HX-Target")
 def inbox(request: HttpRequest) -> HttpResponse:
-    context = _inbox_context(request, request.GET, inbox_url=request.get_full_path())
+    # An event id (what an SDK logs) or an error id in the search box opens that error.
+    found = error_for_search(request.GET.get("q", ""))
+    if found is not None:
+        url = reverse("error_detail", args=[found])
+        messages.info(request, f"“{request.GET['q'].strip()}” is this error.")
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(url)
+        return redirect(url)
+    params = _without_empty(request.GET)
+    if len(params) != len(request.GET) and not getattr(request, "htmx", False):
+        # The filter form without JavaScript sends every field: keep shared URLs short.
+        return redirect(reverse("inbox") + (f"?{params.urlencode()}" if params else ""))
+    context = _inbox_context(request, params, inbox_url=request.get_full_path())
     if htmx_target(request) == "results":
         return render(request, "tracking/inbox.html#results", context)
     if context["can_bulk"]:
@@ -159,15 +212,40 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render(request, "tracking/inbox.html", context)
 
 
+def _without_empty(params: QueryDict) -> QueryDict:
+    """`params` without empty values, so the links built from them (pager, widen the
+    search) carry only the filters in use."""
+    kept = QueryDict(mutable=True)
+    for key, values in params.lists():
+        if values := [value for value in values if value != ""]:
+            kept.setlist(key, values)
+    return kept
+
+
 def _inbox_empty_state(request: HttpRequest, filterset: ErrorFilter) -> dict[str, Any]:
-    """What to say when the table is empty: connect an SDK, or loosen the filters."""
+    """What to say when the table is empty: connect an SDK, or say what was searched
+    and how to widen it (all statuses, without the other filters, without the search)."""
     has_errors = Error.objects.exists()
     projects = list(Project.objects.filter(is_active=True).order_by("name")[:3])
     base_url = request.build_absolute_uri("/")
+    data = filterset.form.cleaned_data if filterset.form.is_valid() else {}
+    status = data.get("status") or ErrorStatus.UNRESOLVED
+    status_label = "" if status == ANY_STATUS else ErrorStatus(status).label.lower() + " "
+    search = (data.get("q") or "").strip()
+    other_filters = (
+        filterset.active_filter_count - bool(search) - (status != ErrorStatus.UNRESOLVED)
+    )
     return {
         "has_errors": has_errors,
         "empty_projects": [(project, project.dsn(base_url)) for project in projects],
         "filtered": filterset.active_filter_count > 0,
+        "empty_search": search,
+        "empty_status": status_label,
+        "empty_any_status": status != ANY_STATUS,
+        "empty_other_filters": other_filters > 0,
+        "empty_search_only_url": reverse("inbox") + "?" + urlencode({"q": search, "status": status})
+        if search
+        else "",
     }
 
 
@@ -188,6 +266,25 @@ def _selected_ids(request: HttpRequest) -> frozenset[uuid.UUID]:
         except ValueError:
             continue
     return frozenset(selected)
+
+
+def _matching_ids(request: HttpRequest, params: QueryDict) -> list[str]:
+    """The errors of "select all matching this filter": the inbox's filters, bounded."""
+    filterset = ErrorFilter(
+        params, queryset=selectors.inbox_queryset(now=timezone.now()), request=request
+    )
+    return [
+        str(pk)
+        for pk in filterset.qs.order_by("-last_seen", "-pk").values_list("pk", flat=True)[
+            :BULK_MATCHING_MAX
+        ]
+    ]
+
+
+def _confirm_token(ids: list[str]) -> str:
+    """Names the exact set of errors a confirmation was shown for: a changed
+    selection asks again instead of acting on errors nobody counted."""
+    return hashlib.sha256(",".join(sorted(ids)).encode()).hexdigest()[:16]
 
 
 def bulk_report(verb: str, done: list[Error], refused: list[tuple[Error, str]]) -> str:
@@ -221,42 +318,81 @@ def _check_bulk_role(request: HttpRequest, action: str) -> None:
     roles.check_bulk(request.user, assignee_id=assignee or None)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def inbox_bulk(request: HttpRequest) -> HttpResponse:
+    """Run a bulk action on the ticked errors (or all matching the filter).
+
+    Ignore and resolve ask first: the answer is the bar with a confirmation that says
+    how many errors will change, and acts only when posted again for the same errors.
+    After an action only the refused errors stay ticked, so the next action applies to
+    what the person sees ticked and nothing else.
+    """
+    if request.method == "GET":
+        # Reloading the confirmation page without JavaScript: back to the inbox.
+        return redirect("inbox")
     return_url = _inbox_return_url(request)
+    return_params = QueryDict(urlsplit(return_url).query)
+    is_htmx = getattr(request, "htmx", False)
     action = request.POST.get("action", "")
     form_class = BULK_FORMS.get(action)
     form: BulkForm | None = None
+    confirm: dict[str, Any] | None = None
+    selected: frozenset[uuid.UUID] = frozenset()
+    all_matching = bool(request.POST.get("all_matching"))
     if form_class is None:
         messages.error(request, "Choose what to do with the selected errors.")
     else:
+        data = request.POST.copy()
+        if all_matching:
+            data.setlist("error_ids", _matching_ids(request, return_params))
+        ids = data.getlist("error_ids")
         try:
             _check_bulk_role(request, action)
-            form = form_class(
-                request.POST, user=request.user, auto_id=f"bulk-{action}-%s", label_suffix=""
-            )
-            result = form.submit()
+            form = form_class(data, user=request.user, auto_id=f"bulk-{action}-%s", label_suffix="")
+            token = _confirm_token(ids)
+            if action in BULK_CONFIRMED and data.get("confirm") != token and form.is_valid():
+                count = len(form.cleaned_data["error_ids"])
+                confirm = {
+                    "action": action,
+                    "token": token,
+                    "count": count,
+                    "label": f"{BULK_CONFIRMED[action]} {count} error{pluralize(count)}",
+                }
+                result = None
+            else:
+                result = form.submit()
         except PermissionDenied as exc:
             return _forbidden(request, exc)
-        if result is not None:
+        if confirm is not None:
+            selected = _selected_ids(request)
+        elif result is not None:
             _report_bulk(request, action, *result)
+            # Done rows are unticked; refused ones stay ticked to be looked at.
+            selected = frozenset(error.pk for error, _message in result[1])
+            all_matching = False
             form = None
-        elif not getattr(request, "htmx", False):
-            # Without JavaScript the bar is not re-rendered in place: say why in a message.
-            for field, errors in form.errors.items():
-                label = form.fields[field].label if field in form.fields else None
-                for message in errors:
-                    text = f"{label or field.replace('_', ' ').capitalize()}: {message}"
-                    messages.error(request, message if field == "__all__" else text)
-    if not getattr(request, "htmx", False):
+        else:
+            selected = _selected_ids(request)
+            if not is_htmx:
+                # Without JavaScript the bar is not re-rendered in place: say why in a message.
+                for field, errors in form.errors.items():
+                    label = form.fields[field].label if field in form.fields else None
+                    for message in errors:
+                        text = f"{label or field.replace('_', ' ').capitalize()}: {message}"
+                        messages.error(request, message if field == "__all__" else text)
+    if not is_htmx and confirm is None:
         return redirect(return_url)
-    context = _inbox_context(request, QueryDict(urlsplit(return_url).query), inbox_url=return_url)
-    # Rows that still match keep their tick; rows that left the filter are gone.
-    context["selected_ids"] = _selected_ids(request)
+    context = _inbox_context(request, return_params, inbox_url=return_url)
+    context["selected_ids"] = selected
+    context["all_matching"] = all_matching
+    context["confirm"] = confirm
     context["bulk_forms"] = _bulk_forms(
         request.user, people=_people_choices(context["filter"]), bound=form
     )
-    context["bulk_open"] = action if form is not None else ""
+    context["bulk_open"] = action if form is not None and action != "ignore" else ""
+    if not is_htmx:
+        # The confirmation without JavaScript: the inbox itself, ticks and all.
+        return render(request, "tracking/inbox.html", context)
     return render(request, "tracking/inbox.html#bulk_response", context)
 
 
@@ -273,12 +409,19 @@ ACTION_FORMS: dict[Action, type[WorkflowForm]] = {
 # Acknowledge forms sit on each escalation, not in the action panel.
 PANEL_FORMS = (Action.ASSIGN, Action.ESCALATE, Action.RESOLVE, Action.MARK_DUPLICATE)
 BUTTON_ACTIONS: dict[Action, Callable[..., Any]] = {
-    Action.TAKE: lambda *, error, by: workflow.take(error=error, by=by),
-    Action.UNASSIGN: lambda *, error, by: workflow.unassign(error=error, by=by),
-    Action.REOPEN: lambda *, error, by: workflow.reopen(error=error, by=by),
-    Action.IGNORE: lambda *, error, by: workflow.ignore(error=error, by=by),
-    Action.UNIGNORE: lambda *, error, by: workflow.unignore(error=error, by=by),
-    Action.UNMARK_DUPLICATE: lambda *, error, by: workflow.unmark_duplicate(duplicate=error, by=by),
+    Action.TAKE: lambda *, error, by, data: workflow.take(
+        error=error,
+        by=by,
+        confirm_takeover=bool(data.get("confirm_takeover")),
+        clear_due_date=bool(data.get("clear_due_date")),
+    ),
+    Action.UNASSIGN: lambda *, error, by, data: workflow.unassign(error=error, by=by),
+    Action.REOPEN: lambda *, error, by, data: workflow.reopen(error=error, by=by),
+    Action.IGNORE: lambda *, error, by, data: workflow.ignore(error=error, by=by),
+    Action.UNIGNORE: lambda *, error, by, data: workflow.unignore(error=error, by=by),
+    Action.UNMARK_DUPLICATE: lambda *, error, by, data: workflow.unmark_duplicate(
+        duplicate=error, by=by
+    ),
 }
 # Besides the header, the action panel and the timeline: the sections each action changes.
 CHANGED_SECTIONS: dict[Action, frozenset[str]] = {
@@ -359,6 +502,60 @@ def _share_people_choices(forms: dict[str, WorkflowForm], user: Any) -> None:
         field.widget.choices = choices
 
 
+# Without JavaScript a refused form is shown at the error page's own URL: the refusal
+# (what was typed and why it was refused) waits in the session for the redirect's GET.
+REFUSAL_SESSION_KEY = "tracking_refused_action"
+ACTION_ANCHORS = {
+    Action.ASSIGN: "action-assign",
+    Action.TAKE: "action-take",
+    Action.ESCALATE: "action-escalate",
+    Action.RESOLVE: "action-resolve",
+    Action.MARK_DUPLICATE: "action-mark-duplicate",
+}
+
+
+def _remember_refusal(request: HttpRequest, error: Error, outcome: ActionOutcome) -> None:
+    errors = {}
+    if outcome.form is not None:
+        errors = {
+            field: [str(m) for m in messages] for field, messages in outcome.form.errors.items()
+        }
+    request.session[REFUSAL_SESSION_KEY] = {
+        "error": str(error.pk),
+        "action": outcome.action.value,
+        "data": {k: request.POST.getlist(k) for k in request.POST if k != "csrfmiddlewaretoken"},
+        "errors": errors,
+        "refusal": outcome.refusal,
+    }
+
+
+def _recall_refusal(request: HttpRequest, error: Error) -> ActionOutcome | None:
+    """The refusal `_remember_refusal` kept for this error, once, with its form rebound."""
+    session = getattr(request, "session", None)
+    if request.method != "GET" or session is None:
+        return None
+    stored = session.get(REFUSAL_SESSION_KEY)
+    if not stored or stored.get("error") != str(error.pk):
+        return None
+    del session[REFUSAL_SESSION_KEY]
+    action = Action(stored["action"])
+    form_class = ACTION_FORMS.get(action)
+    if form_class is None or not stored["errors"]:
+        return ActionOutcome(action, refusal=stored["refusal"])
+    data = QueryDict(mutable=True)
+    for key, values in stored["data"].items():
+        data.setlist(key, values)
+    form = form_class(
+        data, error=error, user=request.user, auto_id=_auto_id(action), label_suffix=""
+    )
+    form.is_valid()
+    for field, messages_ in stored["errors"].items():
+        for message in messages_:
+            if message not in form.errors.get(field, []):
+                form.add_error(field if field in form.fields else None, message)
+    return ActionOutcome(action, form=form)
+
+
 def _form_errors_text(form: WorkflowForm) -> str:
     return " ".join(message for errors in form.errors.values() for message in errors)
 
@@ -397,6 +594,13 @@ def _detail_text(key: str, value: Any) -> Any:
 def _timeline(error: Error) -> list[Any]:
     activities = selectors.timeline_for(error)
     for activity in activities:
+        # "First seen" is when the first event happened, as in the header; the row may
+        # be written later (imported or demo data, or a back-dated SDK timestamp).
+        activity.shown_at = (
+            min(error.first_seen, activity.created_at)
+            if activity.verb == ActivityVerb.CREATED and error.first_seen
+            else activity.created_at
+        )
         details = activity.details if isinstance(activity.details, dict) else {}
         activity.detail_items = [
             (label, text)
@@ -428,8 +632,11 @@ def error_page_context(
 
     `outcome` is a refused action: its bound form replaces the blank one, or, when the
     form is not in the panel (acknowledge, or an action no longer offered), its message
-    shows at the top of the panel.
+    shows at the top of the panel. Without one, a refusal kept for this page's GET
+    (no JavaScript) is shown.
     """
+    if outcome is None:
+        outcome = _recall_refusal(request, error)
     duplicates = selectors.duplicates_for(error)
     today = selectors.utc_today()
     chart = selectors.daily_series([error.pk], days=selectors.CHART_DAYS, today=today)[error.pk]
@@ -449,6 +656,9 @@ def error_page_context(
                 open_action = outcome.action.value
             else:
                 refusal = _form_errors_text(outcome.form)
+    if outcome is not None and outcome.action is Action.TAKE and outcome.refusal:
+        # Someone took it meanwhile: the take-over confirmation, open.
+        open_action = Action.TAKE.value
     elif request.method == "GET" and "q" in request.GET:
         # A search for duplicate candidates without JavaScript reloads the page.
         open_action = Action.MARK_DUPLICATE.value
@@ -534,7 +744,7 @@ def _run_action(request: HttpRequest, action: Action, error: Error) -> ActionOut
     form_class = ACTION_FORMS.get(action)
     if form_class is None:
         try:
-            result = BUTTON_ACTIONS[action](error=error, by=request.user)
+            result = BUTTON_ACTIONS[action](error=error, by=request.user, data=request.POST)
         except PermissionDenied:
             raise
         except DomainError as exc:
@@ -570,12 +780,15 @@ def _success_message(action: Action, result: Any, user: Any) -> str:
     }[action]
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def error_action(request: HttpRequest, error_id: uuid.UUID, action: str) -> HttpResponse:
     try:
         action = Action(action)
     except ValueError:
         raise Http404("No such action.") from None
+    if request.method == "GET":
+        # Where a refused form without JavaScript left the browser: back to the page.
+        return redirect(reverse("error_detail", args=[error_id]) + "#actions")
     error = selectors.error_for_page(error_id, now=timezone.now())
     try:
         _check_action_role(request, action, error)
@@ -586,11 +799,17 @@ def error_action(request: HttpRequest, error_id: uuid.UUID, action: str) -> Http
 
     if outcome.result is None:
         # Refused: the form again, with its message, in place. 200 so that htmx swaps it.
+        # The refusal is often news from a stale tab (someone acknowledged or took it
+        # meanwhile), so the header and the sections the action touches come fresh too.
+        if not is_htmx:
+            # Without JavaScript: back to the page's own URL, the refused form open there.
+            _remember_refusal(request, error, outcome)
+            anchor = ACTION_ANCHORS.get(action, "actions")
+            return redirect(reverse("error_detail", args=[error.pk]) + f"#{anchor}")
         error = selectors.error_for_page(error_id, now=timezone.now())
-        context = error_page_context(request, error, outcome=outcome, with_occurrences=not is_htmx)
-        if is_htmx:
-            return render(request, "tracking/error_detail.html#actions", context)
-        return render(request, "tracking/error_detail.html", context)
+        context = error_page_context(request, error, outcome=outcome, with_occurrences=False)
+        context["changed"] = CHANGED_SECTIONS[action]
+        return render(request, "tracking/error_detail.html#action_response", context)
 
     messages.success(request, _success_message(action, outcome.result, request.user))
     if not is_htmx:
@@ -616,7 +835,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tracking/dashboard.html",
-        {"stats": stats, "sparkline_days": selectors.SPARKLINE_DAYS},
+        {
+            "stats": stats,
+            "sparkline_days": selectors.SPARKLINE_DAYS,
+            # The caption explains the arrow only when one is shown.
+            "resolve_trends": any(
+                row.recent_mean and row.previous_mean for row in stats.resolve_times
+            ),
+        },
     )
 
 
@@ -627,9 +853,12 @@ def project_list(request: HttpRequest) -> HttpResponse:
     return render(request, "tracking/project_list.html", {"projects": projects})
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     project = get_object_or_404(Project, pk=project_id)
+    settings_form, rotate_form, saved = project_settings_forms(request, project)
+    if saved is not None:
+        return saved
     recent_errors = list(
         project.errors.filter(status=ErrorStatus.UNRESOLVED).order_by("-last_seen")[:10]
     )
@@ -640,5 +869,8 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
             "project": project,
             "dsn": project.dsn(request.build_absolute_uri("/")),
             "recent_errors": recent_errors,
+            "is_admin": roles.is_admin(request.user),
+            "settings_form": settings_form,
+            "rotate_form": rotate_form,
         },
     )

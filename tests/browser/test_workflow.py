@@ -130,7 +130,7 @@ def test_resolving_needs_steps_for_a_tested_type_then_leaves_the_inbox(page, peo
     sign_in(page, "ada")
     page.goto(f"/errors/{error.pk}/")
     resolve = open_action(page, "resolve")
-    resolve.get_by_label("Resolution type").select_option(label="Tested fix")
+    resolve.get_by_label("Resolution type").select_option(label="Tested fix (requires testing)")
     resolve.get_by_label("Description").fill("Parse the quantity as an integer.")
     screenshot(page, "workflow-error-page-resolve-open")
     resolve.get_by_role("button", name="Resolve").click()
@@ -283,19 +283,25 @@ def test_bulk_resolve_of_several_rows(page, people, shop):
     screenshot(page, "workflow-inbox-bulk-resolve")
     panel.get_by_role("button", name="Resolve selected").click()
     wait_for_htmx(page)
+    # Asked first, with the count; nothing changed yet.
+    assert Error.objects.filter(status=ErrorStatus.RESOLVED).count() == 1
+    page.locator("[data-bulk-confirm]").get_by_role("button", name="Resolve 4 errors").click()
+    wait_for_htmx(page)
 
     message = last_message(page)
     assert message.startswith("3 resolved, 1 refused: “TypeError: widget old”")
     assert Error.objects.filter(status=ErrorStatus.RESOLVED).count() == 4
-    # Any status: every row stays, and stays selected; the URL did not change.
+    # Any status: every row stays; only the refused one stays ticked; same URL.
     assert page.url.endswith("/?status=any&q=widget")
-    assert page.locator("[data-selected-count]").inner_text() == "4 errors selected"
-    assert page.locator("#results input[data-row-select]:checked").count() == 4
+    assert page.locator("[data-selected-count]").inner_text() == "1 error selected"
+    assert page.locator("#results input[data-row-select]:checked").count() == 1
 
     # In the default inbox the resolved rows leave without a reload.
     page.goto("/?q=widget")
     page.locator(f"input[data-row-select][value='{errors[3].pk}']").check()
     page.get_by_role("button", name="Ignore").click()
+    wait_for_htmx(page)
+    page.locator("[data-bulk-confirm]").get_by_role("button", name="Ignore 1 error").click()
     wait_for_htmx(page)
     assert "1 ignored." in last_message(page)
     assert page.locator("#results [data-row-link]").count() == 0

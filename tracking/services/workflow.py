@@ -22,8 +22,8 @@ Rules (DESIGN 5; roles in tracking.roles):
 - resolve: active resolution types only; when the type requires testing, steps_taken
   must say how it was tested; description required, texts <= 2000. Sets `resolved`.
   Refused on resolved and duplicate errors.
-- reopen: resolved or ignored -> unresolved. ignore: unresolved -> ignored.
-  unignore: ignored -> unresolved.
+- reopen: resolved -> unresolved. ignore: unresolved -> ignored.
+  unignore ("stop ignoring"): ignored -> unresolved (the one way back for ignored).
 - mark_duplicate: same project, never itself, the primary is not a duplicate, the
   duplicate is not one already. The duplicate gets status `duplicate`; errors that
   were duplicates of it are re-pointed to the new primary. similarity reason <= 1000.
@@ -146,6 +146,17 @@ def _error_ref(error: Error) -> dict[str, str]:
 # ---------------------------------------------------------------- assignment
 
 
+class TakeoverNeedsConfirmation(DomainError):
+    """`take` of an error someone else holds, without `confirm_takeover`: ask first."""
+
+    def __init__(self, holder: ErrorAssignment) -> None:
+        super().__init__(
+            f"{holder.assigned_to} holds this error; confirm that you take it over "
+            "(they will be told)."
+        )
+        self.holder = holder
+
+
 @transaction.atomic
 def assign(
     *,
@@ -161,9 +172,31 @@ def assign(
     roles.check(by, action, locked, active_assignment=active)
     notes = _text(notes, limit=NOTES_MAX, field="notes", label="Notes")
     due_date = _future(due_date)
+    return _assign_locked(
+        error=error,
+        locked=locked,
+        active=active,
+        assignee=assignee,
+        by=by,
+        notes=notes,
+        due_date=due_date,
+    )
+
+
+def _assign_locked(
+    *,
+    error: Error,
+    locked: Error,
+    active: ErrorAssignment | None,
+    assignee: User,
+    by: User,
+    notes: str | None,
+    due_date: datetime | None,
+) -> ErrorAssignment:
+    """The assignment itself, on the locked error, once the rules were checked."""
     if not roles.is_assignable(assignee):
         raise DomainError(
-            f"{assignee} cannot be assigned: only active engineers and leads can.",
+            f"{assignee} cannot be assigned: only active engineers, leads and admins can.",
             field="assignee",
         )
     if active is not None:
@@ -192,9 +225,38 @@ def assign(
     return assignment
 
 
-def take(*, error: Error, by: User) -> ErrorAssignment:
-    """Assign the error to myself."""
-    return assign(error=error, assignee=by, by=by)
+@transaction.atomic
+def take(
+    *, error: Error, by: User, confirm_takeover: bool = False, clear_due_date: bool = False
+) -> ErrorAssignment:
+    """Assign the error to myself.
+
+    Taking an error someone else holds (a lead's or admin's power) is a take-over: it
+    needs `confirm_takeover` (else TakeoverNeedsConfirmation, so the page asks first),
+    keeps the assignment's notes and due date (unless `clear_due_date`), and emails the
+    person who held it, after commit.
+    """
+    locked = _lock(error.pk)
+    active = _active_assignment(locked)
+    roles.check(by, Action.TAKE, locked, active_assignment=active)
+    if active is None:
+        return _assign_locked(
+            error=error, locked=locked, active=None, assignee=by, by=by, notes=None, due_date=None
+        )
+    if not confirm_takeover:
+        raise TakeoverNeedsConfirmation(active)
+    assignment = _assign_locked(
+        error=error,
+        locked=locked,
+        active=active,
+        assignee=by,
+        by=by,
+        notes=active.assignment_notes,
+        # Kept as it was, even when already past: the work is as late as it was.
+        due_date=None if clear_due_date else active.due_date,
+    )
+    notifications.notify_taken_over(previous=active, assignment=assignment)
+    return assignment
 
 
 @transaction.atomic
@@ -228,7 +290,7 @@ def escalate(
         raise DomainError("You cannot escalate to yourself.", field="escalated_to")
     if not roles.is_assignable(to):
         raise DomainError(
-            f"{to} cannot receive escalations: only active engineers and leads can.",
+            f"{to} cannot receive escalations: only active engineers, leads and admins can.",
             field="escalated_to",
         )
     if level not in EscalationLevel.values:
@@ -369,7 +431,7 @@ def _change_status(*, error: Error, by: User, action: Action, status: str, verb:
 
 
 def reopen(*, error: Error, by: User) -> Error:
-    """A resolved or ignored error back to unresolved."""
+    """A resolved error back to unresolved (an ignored one: `unignore`)."""
     return _change_status(
         error=error,
         by=by,

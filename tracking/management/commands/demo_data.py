@@ -288,14 +288,6 @@ class Command(BaseCommand):
     # ------------------------------------------------------------------ events
 
     def event_payload(self, spec: tuple, n: int, at) -> dict:
-        """One event as the real sentry-sdk reports it (when installed, as for `make run`)."""
-        try:
-            import sentry_sdk  # noqa: F401  (a development dependency)
-        except ImportError:
-            return self.plain_event_payload(spec, n, at)
-        return self.sdk_event_payload(spec, n, at)
-
-    def sdk_event_payload(self, spec: tuple, n: int, at) -> dict:
         """Raise the spec's exception (chained to its cause) in a small module with real
         source lines, capture it with sentry-sdk and keep the event the SDK would send."""
         import sentry_sdk
@@ -417,76 +409,6 @@ class Command(BaseCommand):
         exec(compile(source, path, "exec"), namespace.__dict__)
         cached[key] = getattr(namespace, function)
         return cached[key]
-
-    def plain_event_payload(self, spec: tuple, n: int, at) -> dict:
-        key, _project, exc_type, value, module, function, filename, level, _count, env = spec
-        frames = [
-            {
-                "filename": "django/core/handlers/base.py",
-                "module": "django.core.handlers.base",
-                "function": "_get_response",
-                "lineno": 197,
-                "in_app": False,
-                "context_line": "response = wrapped_callback(request, *callback_args)",
-            },
-            {
-                "filename": filename,
-                "module": module,
-                "function": function,
-                "lineno": 40 + len(key),
-                "in_app": True,
-                "pre_context": [
-                    "    items = cart.items()",
-                    "    total = sum(i.price for i in items)",
-                ],
-                "context_line": "    return total / len(items)"
-                if exc_type == "ZeroDivisionError"
-                else f"    return handle_{function}(request)",
-                "post_context": ["", ""],
-                "vars": {"request": "<WSGIRequest: GET '/cart/'>", "items": "[]"},
-            },
-        ]
-        customer = self.rng.choice(["ana", "bo", "chen", "dara", "eli", "fay"])
-        return {
-            "event_id": uuid.uuid5(DEMO_NAMESPACE, f"{key}-{n}").hex,
-            "timestamp": at.timestamp(),
-            "platform": "python",
-            "level": level,
-            "environment": env,
-            "release": self.rng.choice(["shop@2.3.0", "shop@2.3.1", "shop@2.4.0"]),
-            "server_name": self.rng.choice(["web-1", "web-2"]),
-            "transaction": f"/{module.split('.')[1]}/",
-            "exception": {
-                "values": [
-                    {
-                        "type": exc_type,
-                        "value": value,
-                        "module": module.rsplit(".", 1)[0],
-                        "mechanism": {"type": "django", "handled": False},
-                        "stacktrace": {"frames": frames},
-                    }
-                ]
-            },
-            "tags": {"browser": self.rng.choice(["Chrome 131", "Firefox 133", "Safari 18"])},
-            "user": {
-                "id": customer,
-                "email": f"{customer}@customers.example",
-                "ip_address": f"203.0.113.{self.rng.randint(2, 250)}",
-            },
-            "request": {
-                "method": "POST" if "update" in function else "GET",
-                "url": f"https://shop.example.com/{module.split('.')[1]}/",
-                "headers": {"User-Agent": "Mozilla/5.0", "Accept": "text/html"},
-            },
-            "contexts": {"runtime": {"name": "CPython", "version": "3.13.0"}},
-            "breadcrumbs": {
-                "values": [
-                    {"category": "http", "message": "GET /", "timestamp": at.timestamp() - 5}
-                ]
-            },
-            "extra": {"demo": True},
-            "sdk": {"name": "sentry.python", "version": "2.x"},
-        }
 
     def ingest(self, project: Project, payload: dict) -> None:
         event = build_event(

@@ -240,3 +240,43 @@ def test_admins_see_the_attempts_and_unlock_in_admin(admin_client, victim, setti
     )
     assert not AccessAttempt.objects.exists()
     assert signed_in(sign_in(Client(), "victim", PASSWORD))
+
+
+def change_password(client: Client, old: str, address: str = "198.51.100.1"):
+    return client.post(
+        reverse("my_settings"),
+        {
+            "form": "password",
+            "old_password": old,
+            "new_password1": "a-new-pass-word-456",
+            "new_password2": "a-new-pass-word-456",
+        },
+        REMOTE_ADDR=address,
+    )
+
+
+def test_the_password_change_counts_wrong_old_passwords_and_locks_like_sign_in(
+    client, victim, settings
+):
+    settings.AXES_FAILURE_LIMIT = 3
+    client.force_login(victim)
+    for _ in range(2):
+        response = change_password(client, "wrong")
+        assert response.status_code == 200
+        assert b"Your old password was entered incorrectly" in response.content
+    assert locked_out(change_password(client, "wrong"))
+    # Locked: even the right old password changes nothing from that address.
+    response = change_password(client, PASSWORD)
+    assert locked_out(response)
+    victim.refresh_from_db()
+    assert victim.check_password(PASSWORD)
+    # The same count as the sign-in page: the pair is locked there too.
+    assert locked_out(sign_in(Client(), "victim", PASSWORD))
+
+
+def test_the_password_change_with_the_right_old_password_works(client, victim):
+    client.force_login(victim)
+    response = change_password(client, PASSWORD)
+    assert response.status_code == 302
+    victim.refresh_from_db()
+    assert victim.check_password("a-new-pass-word-456")

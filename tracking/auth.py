@@ -2,7 +2,7 @@
 
 django-axes counts failed sign-ins in its own table (atomic updates), refuses a locked
 sign-in before the password is checked, and covers every door that authenticates with
-the request (`/login/`, `/admin/login/`). What is ours:
+the request (`/login/`, `/admin/login/`, the password change on My settings). What is ours:
 
 - the client address: the same trusted-proxy rule as ingestion
   (tracking.ingest.auth.client_address), with IPv6 grouped by /64, since one host
@@ -24,7 +24,8 @@ from axes.models import AccessAttempt
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.http import HttpRequest, HttpResponse
@@ -132,6 +133,33 @@ class ThrottledAuthenticationForm(ThrottledLoginMixin, AuthenticationForm):
 
 class ThrottledAdminAuthenticationForm(ThrottledLoginMixin, AdminAuthenticationForm):
     pass
+
+
+class ThrottledPasswordChangeForm(PasswordChangeForm):
+    """Django's password change, its old password checked through authenticate(), so
+    guesses here are counted and refused like those on the sign-in page."""
+
+    def __init__(self, user, *args, request: HttpRequest, **kwargs) -> None:
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self) -> str:
+        old_password = self.cleaned_data["old_password"]
+        username = self.user.get_username()
+        with transaction.atomic():
+            _one_sign_in_at_a_time(username)
+            authenticated = authenticate(self.request, username=username, password=old_password)
+        if getattr(self.request, "axes_locked_out", False):
+            raise forms.ValidationError(
+                LOCKED_OUT_MESSAGE,
+                code="locked_out",
+                params={"minutes": max(1, settings.LOGIN_LOCKOUT_MINUTES)},
+            )
+        if authenticated is None or authenticated.pk != self.user.pk:
+            raise forms.ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password
 
 
 def lockout_response(

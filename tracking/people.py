@@ -15,7 +15,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import PermissionDenied as Forbidden
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from tracking import roles
+from tracking.auth import ThrottledPasswordChangeForm
 from tracking.forms import add_domain_error
 from tracking.models import Project, User
 from tracking.services import people
@@ -127,8 +127,8 @@ def my_settings(request: HttpRequest) -> HttpResponse:
     profile = ProfileForm(
         request.POST if which == "profile" else None, instance=user, label_suffix=""
     )
-    password = PasswordChangeForm(
-        user, request.POST if which == "password" else None, label_suffix=""
+    password = ThrottledPasswordChangeForm(
+        user, request.POST if which == "password" else None, request=request, label_suffix=""
     )
     # Django's form autofocuses the old password; here it would pull the page down to it.
     password.fields["old_password"].widget.attrs.pop("autofocus", None)
@@ -252,6 +252,8 @@ class InviteAcceptView(auth_views.PasswordResetConfirmView):
 
     template_name = "registration/set_password.html"
     post_reset_login = True
+    # axes adds a backend of its own; the invited person signs in through the model one.
+    post_reset_login_backend = "django.contrib.auth.backends.ModelBackend"
     success_url = reverse_lazy("my_settings")
 
     def get_form_kwargs(self) -> dict[str, Any]:

@@ -29,7 +29,8 @@ from bench.server import free_port
 from tests.factories import ProjectFactory
 from tracking.models import ErrorOccurrence
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The production layout runs on PostgreSQL (gunicorn pools sharing one database server).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT = 90

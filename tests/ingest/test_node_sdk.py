@@ -10,7 +10,10 @@ import pytest
 from tests.factories import ProjectFactory
 from tracking.models import Error
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The SDK sends its events in parallel; live_server's threads share the one connection of
+# SQLite's in-memory test database, which cannot serve parallel writes ("cannot open
+# savepoint"). The quick start's file database has a connection per thread.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
 
 THROWN = {
     # exception type: (title, frames that must be shown, culprit as Sentry makes it)

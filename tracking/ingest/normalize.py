@@ -556,6 +556,23 @@ def _body_summary(data: Any) -> str:
     return type(data).__name__
 
 
+def redact_headers(pairs: list[list[str]]) -> tuple[list[list[str]], list[str]]:
+    """Request headers as they may be shown: (headers, cookie names).
+
+    The one redaction rule, for what ingestion stores and for rows stored before it:
+    a Cookie header keeps only its cookie names, credentials read "[redacted]".
+    """
+    headers: list[list[str]] = []
+    cookies: list[str] = []
+    for name, value in pairs:
+        lowered = name.lower()
+        if lowered == "cookie":
+            cookies = cookies or _cookie_names(value)
+            continue
+        headers.append([name, "[redacted]" if lowered in SENSITIVE_HEADERS else value])
+    return headers, cookies
+
+
 def request_of(raw: Any) -> StoredRequest | None:
     request = _dict(raw)
     if not request:
@@ -577,14 +594,9 @@ def request_of(raw: Any) -> StoredRequest | None:
         stored["method"] = one_line(method)
     if query:
         stored["query"] = query
-    headers = []
     cookies = _cookie_names(request.get("cookies"))
-    for name, value in _pairs(request.get("headers")):
-        lowered = name.lower()
-        if lowered == "cookie":
-            cookies = cookies or _cookie_names(value)
-            continue
-        headers.append([name, "[redacted]" if lowered in SENSITIVE_HEADERS else value])
+    headers, header_cookies = redact_headers(_pairs(request.get("headers")))
+    cookies = cookies or header_cookies
     if headers:
         stored["headers"] = headers
     if cookies:

@@ -655,7 +655,11 @@ CONTEXT_TAGS = (("browser", "browser"), ("os", "os"), ("runtime", "runtime"), ("
 
 
 def context_tags(contexts: dict[str, Any], tags: dict[str, str]) -> dict[str, str]:
-    """Tags derived from contexts, for the rollup only (the stored tags stay as sent)."""
+    """Tags derived from contexts, for the keys the event's own tags don't set.
+
+    Stored with the event's tags (as Sentry's normalization adds them), so that a facet
+    of the rollup filters the events on the same key.
+    """
     derived: dict[str, str] = {}
     for key, tag in CONTEXT_TAGS:
         if tag in tags:
@@ -721,6 +725,7 @@ def build_context(
     if type(contexts) is dict and contexts:
         context["contexts"] = trim(contexts, depth=1)
         derived_tags = context_tags(contexts, tags)
+        tags.update(derived_tags)  # context["tags"] is this dict
     extra = event.get("extra")
     if type(extra) is dict and extra:
         context["extra"] = trim(extra, depth=1)

@@ -65,7 +65,7 @@ def test_bad_age_is_a_clear_error():
         call_command("purge_occurrences", older_than="soon")
 
 
-def test_purge_takes_out_only_the_tag_rows_it_decremented(client, project):
+def test_purge_takes_out_only_the_rollup_rows_it_decremented(client, project):
     from tests.test_ingest_support import envelope_bytes, make_event, post
     from tracking.models import ErrorTagValue
     from tracking.retention import purge_occurrences
@@ -80,10 +80,14 @@ def test_purge_takes_out_only_the_tag_rows_it_decremented(client, project):
     # own): the purge must not scan for it, so it stays.
     other = factories.ErrorFactory(occurrence_count=0)
     ErrorTagValue.objects.create(error=other, key="region", value="ap", count=0)
+    ErrorDailyCount.objects.create(error=other, day=(now - timedelta(days=20)).date(), count=0)
 
     purge_occurrences(older_than=now - timedelta(days=10), batch_size=1)
 
     rows = ErrorTagValue.objects.filter(error=error, key="region")
     assert dict(rows.values_list("value", "count")) == {"us": 1}
     assert ErrorTagValue.objects.filter(error=other, key="region", value="ap", count=0).exists()
-    assert_counters_true()
+    # The same for the daily counts.
+    assert ErrorDailyCount.objects.filter(error=other, count=0).exists()
+    assert list(ErrorDailyCount.objects.filter(error=error).values_list("count", flat=True)) == [1]
+    assert Error.objects.get(pk=error.pk).occurrence_count == 1

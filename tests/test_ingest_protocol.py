@@ -188,7 +188,8 @@ def test_context_keeps_environment_release_request_contexts_breadcrumbs_extra(cl
     context = occurrence.occurrence_context
     assert context["environment"] == "staging"
     assert context["release"] == "shop@2.1.0"
-    assert context["tags"] == {"tenant": "acme", "session_id": "not-a-uuid"}
+    # As sent, plus the tag Sentry derives from contexts.os.
+    assert context["tags"] == {"tenant": "acme", "session_id": "not-a-uuid", "os": "Linux"}
     assert context["request"]["method"] == "POST"
     assert context["contexts"]["os"] == {"name": "Linux"}
     assert len(context["breadcrumbs"]) == 50

@@ -63,3 +63,31 @@ def test_parse_age(text, expected):
 def test_bad_age_is_a_clear_error():
     with pytest.raises(Exception, match="expected an age like 90d"):
         call_command("purge_occurrences", older_than="soon")
+
+
+def test_purge_takes_out_only_the_rollup_rows_it_decremented(client, project):
+    from tests.test_ingest_support import envelope_bytes, make_event, post
+    from tracking.models import ErrorTagValue
+    from tracking.retention import purge_occurrences
+
+    now = timezone.now()
+    for days, region in ((20, "eu"), (20, "us"), (1, "us")):
+        at = (now - timedelta(days=days)).isoformat()
+        event = make_event(timestamp=at, tags={"region": region})
+        assert post(client, project, envelope_bytes(event)).status_code == 200
+    error = Error.objects.get()
+    # A zero row no real path leaves behind (ingestion only adds, retention deletes its
+    # own): the purge must not scan for it, so it stays.
+    other = factories.ErrorFactory(occurrence_count=0)
+    ErrorTagValue.objects.create(error=other, key="region", value="ap", count=0)
+    ErrorDailyCount.objects.create(error=other, day=(now - timedelta(days=20)).date(), count=0)
+
+    purge_occurrences(older_than=now - timedelta(days=10), batch_size=1)
+
+    rows = ErrorTagValue.objects.filter(error=error, key="region")
+    assert dict(rows.values_list("value", "count")) == {"us": 1}
+    assert ErrorTagValue.objects.filter(error=other, key="region", value="ap", count=0).exists()
+    # The same for the daily counts.
+    assert ErrorDailyCount.objects.filter(error=other, count=0).exists()
+    assert list(ErrorDailyCount.objects.filter(error=error).values_list("count", flat=True)) == [1]
+    assert Error.objects.get(pk=error.pk).occurrence_count == 1

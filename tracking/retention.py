@@ -91,8 +91,16 @@ def _decrement_days(per_day: Counter[tuple[UUID, object]]) -> None:
                 " WHERE error_daily_count.error_id = d.error_id AND error_daily_count.day = d.day",
                 [[k[0] for k in keys], [k[1] for k in keys], list(per_day.values())],
             )
-            cursor.execute("DELETE FROM error_daily_count WHERE count <= 0")
+            # Only the days just decremented, by primary key: no scan of the table.
+            cursor.execute(
+                "DELETE FROM error_daily_count"
+                " USING unnest(%s::uuid[], %s::date[]) AS d(error_id, day)"
+                " WHERE error_daily_count.error_id = d.error_id AND error_daily_count.day = d.day"
+                " AND error_daily_count.count <= 0",
+                [[k[0] for k in keys], [k[1] for k in keys]],
+            )
         return
     for (error_id, day), n in per_day.items():
-        ErrorDailyCount.objects.filter(error_id=error_id, day=day).update(count=F("count") - n)
-    ErrorDailyCount.objects.filter(count__lte=0).delete()
+        row = ErrorDailyCount.objects.filter(error_id=error_id, day=day)
+        row.update(count=F("count") - n)
+        row.filter(count__lte=0).delete()

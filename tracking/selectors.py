@@ -512,7 +512,8 @@ def tag_facets(error: Error, *, top: int = TAG_FACET_VALUES) -> list[Facet]:
     """Each tag key of the error with its top values, from the ingestion-kept rollup.
 
     One query over the error's rollup rows (its primary-key range), never the
-    occurrences: the rollup has one row per distinct tag value, however many events.
+    occurrences: the rollup has one row per distinct tag value, however many events,
+    and only each key's top values leave the database.
     """
     rows = (
         ErrorTagValue.objects.filter(error=error)
@@ -523,12 +524,13 @@ def tag_facets(error: Error, *, top: int = TAG_FACET_VALUES) -> list[Facet]:
             key_total=Window(Sum("count"), partition_by=[F("key")]),
             key_values=Window(Count("*"), partition_by=[F("key")]),
         )
-        .values_list("key", "value", "count", "rank", "key_total", "key_values")
+        # In SQL (Django wraps the windows in a subquery, so totals still count every
+        # value): an error with thousands of distinct values sends `top` rows per key.
+        .filter(rank__lte=top)
+        .values_list("key", "value", "count", "key_total", "key_values")
     )
     facets: dict[str, Facet] = {}
-    for key, value, count, rank, key_total, key_values in rows:
-        if rank > top:
-            continue
+    for key, value, count, key_total, key_values in rows:
         facet = facets.get(key)
         if facet is None:
             facet = facets[key] = Facet(

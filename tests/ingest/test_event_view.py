@@ -131,6 +131,28 @@ def test_tag_facets_come_from_the_rollup_and_filter_the_events(client, engineer_
     assert response.content.decode().count('class="occurrence"') == 4
 
 
+def test_a_facet_derived_from_contexts_lists_its_events(client, engineer_client, project):
+    """browser comes from contexts.browser (no browser tag): its facet link finds them."""
+    chrome = {"browser": {"name": "Chrome", "version": "131.0.6778.85"}}
+    firefox = {"browser": {"name": "Firefox", "version": "140.0"}}
+    for contexts in (chrome, chrome, firefox):
+        event = make_event(contexts=contexts)
+        assert "browser" not in event.get("tags", {})
+        assert post(client, project, envelope_bytes(event)).status_code == 200
+    # The event's own tag wins over the derived one.
+    own = make_event(contexts=chrome, tags={"browser": "Chromium"})
+    assert post(client, project, envelope_bytes(own)).status_code == 200
+    error = Error.objects.get()
+    url = reverse("error_detail", args=[error.pk])
+    html = engineer_client.get(url).content.decode()
+    link = re.search(r'href="(\?tag=browser%3AChrome(?:\+|%20)131)"', html)
+    assert link, "no facet link for the derived browser tag"
+    listed = engineer_client.get(url + link.group(1).replace("&amp;", "&")).content.decode()
+    assert listed.count('class="occurrence"') == 2
+    own_link = engineer_client.get(url, {"tag": "browser:Chromium"}).content.decode()
+    assert own_link.count('class="occurrence"') == 1
+
+
 def test_jump_to_event_id_shows_that_event_only(client, engineer_client, project):
     events = [make_event(value="same") for _ in range(3)]
     for event in events:

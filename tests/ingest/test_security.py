@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from tests.test_ingest_support import assert_consistent
-from tracking.models import Error, ErrorKind
+from tracking.ingest import security
+from tracking.models import Error, ErrorKind, ErrorOccurrence
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +73,7 @@ def test_reporting_api_batch(client, project):
     ]
     assert send(client, project, reports, "application/reports+json").status_code == 200
     assert sorted(Error.objects.values_list("title", flat=True)) == [
-        "Blocked 'image' from ''self''",
+        "Blocked 'image' from 'self'",
         "Blocked 'style' or 'link' element",
     ]
 
@@ -112,3 +113,50 @@ def test_inbox_kind_filter_and_the_page(client, engineer_client, project):
     error = Error.objects.get(kind=ErrorKind.SECURITY)
     page = engineer_client.get(reverse("error_detail", args=[error.pk])).content.decode()
     assert "Security report" in page and "https://evil.example/x.js" in page
+
+
+def csp_violation(blocked: str, document: str = "https://shop.example/") -> dict:
+    return {
+        "type": "csp-violation",
+        "url": document,
+        "body": {"documentURL": document, "blockedURL": blocked, "effectiveDirective": "img-src"},
+    }
+
+
+def test_a_batch_counts_each_report_against_the_rate_limit(client, project):
+    project.rate_limit_per_minute = 3
+    project.save()
+    batch = [csp_violation(f"https://cdn{index}.example/a.png") for index in range(5)]
+    response = send(client, project, batch, "application/reports+json")
+    assert response.status_code == 429
+    assert response["X-Sentry-Rate-Limits"].endswith("::project:rate_limit")
+    # The request's own count covers the first report, each further one counts once:
+    # the first three are stored, the rest refused.
+    assert sorted(Error.objects.values_list("title", flat=True)) == [
+        f"Blocked 'image' from 'cdn{index}.example'" for index in range(3)
+    ]
+    assert_consistent()
+    # The window is full: the next request is refused before its body is read.
+    assert send(client, project, CSP_REPORT, "application/csp-report").status_code == 429
+    assert ErrorOccurrence.objects.count() == 3
+
+
+def test_a_batch_is_cut_at_ten_reports(client, project):
+    assert security.MAX_REPORTS == 10
+    batch = [csp_violation(f"https://cdn{index}.example/a.png") for index in range(12)]
+    assert send(client, project, batch, "application/reports+json").status_code == 200
+    assert ErrorOccurrence.objects.count() == 10
+
+
+def test_every_spelling_of_the_document_itself_is_one_self_group(client, project):
+    batch = [
+        csp_violation(blocked)
+        for blocked in ("", "self", "'self'", "https://shop.example/logo.png")
+    ]
+    assert send(client, project, batch, "application/reports+json").status_code == 200
+    error = Error.objects.get()
+    assert error.occurrence_count == 4
+    # Sentry titles a local blocked URI as inline (the first report names the group).
+    assert error.title == "Blocked inline 'image'"
+    tags = {occ.occurrence_context["tags"]["blocked-uri"] for occ in ErrorOccurrence.objects.all()}
+    assert tags == {"'self'"}

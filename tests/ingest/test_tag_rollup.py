@@ -22,12 +22,8 @@ def from_occurrences() -> dict:
     for error_id, context in ErrorOccurrence.objects.values_list("error_id", "occurrence_context"):
         for key, value in context["tags"].items():
             counted[(error_id, key, value)] += 1
+        # The tags derived from contexts (browser) are stored with the event's own.
         counted[(error_id, "environment", context["environment"])] += 1
-        browser = context.get("contexts", {}).get("browser")
-        if browser:
-            counted[
-                (error_id, "browser", f"{browser['name']} {browser['version'].split('.')[0]}")
-            ] += 1
     return dict(counted)
 
 

@@ -115,3 +115,24 @@ def test_odd_values_never_break_the_view():
         {"request": {"headers": [["a"]]}},
     ):
         view_of(context)
+
+
+def test_version_1_rows_show_no_cookie_or_credentials():
+    """Rows stored before headers were redacted get the same rule when they are read."""
+    row = json.loads(json.dumps(VERSION_1_ROW))
+    row["request"]["headers"] = [
+        ["Accept", "*/*"],
+        ["Cookie", "sessionid=s3cr3t-session; csrftoken=s3cr3t-csrf"],
+        ["Authorization", "Bearer s3cr3t-token"],
+        ["X-Api-Key", "s3cr3t-key"],
+    ]
+    view = view_of(row)
+    assert view.request.headers == [
+        ("Accept", "*/*"),
+        ("Authorization", "[redacted]"),
+        ("X-Api-Key", "[redacted]"),
+    ]
+    assert view.request.cookies == ["sessionid", "csrftoken"]
+    # Nor does the page's raw JSON block.
+    assert "s3cr3t" not in view.raw_context
+    assert "[redacted]" in view.raw_context

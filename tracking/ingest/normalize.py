@@ -556,6 +556,23 @@ def _body_summary(data: Any) -> str:
     return type(data).__name__
 
 
+def redact_headers(pairs: list[list[str]]) -> tuple[list[list[str]], list[str]]:
+    """Request headers as they may be shown: (headers, cookie names).
+
+    The one redaction rule, for what ingestion stores and for rows stored before it:
+    a Cookie header keeps only its cookie names, credentials read "[redacted]".
+    """
+    headers: list[list[str]] = []
+    cookies: list[str] = []
+    for name, value in pairs:
+        lowered = name.lower()
+        if lowered == "cookie":
+            cookies = cookies or _cookie_names(value)
+            continue
+        headers.append([name, "[redacted]" if lowered in SENSITIVE_HEADERS else value])
+    return headers, cookies
+
+
 def request_of(raw: Any) -> StoredRequest | None:
     request = _dict(raw)
     if not request:
@@ -577,14 +594,9 @@ def request_of(raw: Any) -> StoredRequest | None:
         stored["method"] = one_line(method)
     if query:
         stored["query"] = query
-    headers = []
     cookies = _cookie_names(request.get("cookies"))
-    for name, value in _pairs(request.get("headers")):
-        lowered = name.lower()
-        if lowered == "cookie":
-            cookies = cookies or _cookie_names(value)
-            continue
-        headers.append([name, "[redacted]" if lowered in SENSITIVE_HEADERS else value])
+    headers, header_cookies = redact_headers(_pairs(request.get("headers")))
+    cookies = cookies or header_cookies
     if headers:
         stored["headers"] = headers
     if cookies:
@@ -643,7 +655,11 @@ CONTEXT_TAGS = (("browser", "browser"), ("os", "os"), ("runtime", "runtime"), ("
 
 
 def context_tags(contexts: dict[str, Any], tags: dict[str, str]) -> dict[str, str]:
-    """Tags derived from contexts, for the rollup only (the stored tags stay as sent)."""
+    """Tags derived from contexts, for the keys the event's own tags don't set.
+
+    Stored with the event's tags (as Sentry's normalization adds them), so that a facet
+    of the rollup filters the events on the same key.
+    """
     derived: dict[str, str] = {}
     for key, tag in CONTEXT_TAGS:
         if tag in tags:
@@ -709,6 +725,7 @@ def build_context(
     if type(contexts) is dict and contexts:
         context["contexts"] = trim(contexts, depth=1)
         derived_tags = context_tags(contexts, tags)
+        tags.update(derived_tags)  # context["tags"] is this dict
     extra = event.get("extra")
     if type(extra) is dict and extra:
         context["extra"] = trim(extra, depth=1)

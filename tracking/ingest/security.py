@@ -64,13 +64,22 @@ CAMEL_TO_CSP = {
     "referrer": "referrer",
     "sample": "script-sample",
 }
-MAX_REPORTS = 20
+# A Reporting API batch is cut here; each report stored also counts against the
+# project's rate limit, as a request of its own would.
+MAX_REPORTS = 10
+# What Sentry (Relay's security_report.rs, is_local) takes for the document itself.
+LOCAL_URIS = ("", "self", "'self'")
 
 
 def _host(uri: str, document_uri: str) -> str:
-    """The blocked URI as Sentry names it: a host, 'self', or a scheme like 'data:'."""
-    if uri in ("", "inline", "eval", "self", "'self'"):
-        return uri.strip("'")
+    """The blocked URI as Sentry names it: a host, 'self', or a scheme like 'data:'.
+
+    "", self, 'self' and a URL of the document's own origin are all 'self': one group.
+    """
+    if uri in LOCAL_URIS:
+        return "'self'"
+    if uri in ("inline", "eval"):
+        return uri
     parts = urlsplit(uri)
     if parts.scheme in ("http", "https", "ws", "wss"):
         if parts.netloc and parts.netloc == urlsplit(document_uri).netloc:
@@ -93,7 +102,10 @@ def _csp_event(report: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     with_uri, inline = DIRECTIVE_MESSAGES.get(
         effective, (f"Blocked '{effective}' from '{{uri}}'", f"Blocked inline '{effective}'")
     )
-    title = inline if host in ("", "inline", "eval") else with_uri.format(uri=host)
+    # Sentry titles a local blocked URI ("", self, 'self') as inline, as it does inline
+    # and eval; the templates quote the host themselves ('self', not ''self'').
+    local = blocked_uri in LOCAL_URIS or host in ("inline", "eval")
+    title = inline if local else with_uri.format(uri=host.strip("'"))
     security = {
         "kind": "csp",
         "document_uri": document_uri,
@@ -210,7 +222,12 @@ def security_report(request: HttpRequest, project: auth.ProjectAuth) -> str | No
         incoming.context["security"] = security
         events.append(incoming)
     # Each report on its own statement, as every ingested event: no request holds an
-    # error row's lock for longer than one event.
-    for incoming in events:
+    # error row's lock for longer than one event. The request was counted once against
+    # the rate limit before its body was read; each further report counts once more, so
+    # a batch costs what as many requests would. Over the limit, the reports before are
+    # stored and the rest refused with the 429 (browsers do not resend reports).
+    for index, incoming in enumerate(events):
+        if index:
+            auth.check_rate_limit(project)
         record_occurrence(project=project.id, event=incoming)
     return events[0].event_id.hex

@@ -229,12 +229,19 @@ def upgrade(context: Any) -> StoredContext:
         upgraded["message"] = {"template": str(text), "formatted": str(text)}
     request = _dict(data.get("request"))
     if request:
+        # Imported here: normalize builds on this module's types.
+        from tracking.ingest.normalize import redact_headers
+
+        # Old rows were stored before headers were redacted: the same rule on reading.
+        headers, cookies = redact_headers(_pairs(request.get("headers")))
         upgraded["request"] = {
             "method": str(request.get("method") or ""),
             "url": str(request.get("url") or ""),
-            "headers": _pairs(request.get("headers")),
+            "headers": headers,
             "query": _pairs(request.get("query_string") or request.get("query")),
         }
+        if cookies:
+            upgraded["request"]["cookies"] = cookies
     breadcrumbs = data.get("breadcrumbs")
     if isinstance(breadcrumbs, dict):
         upgraded["breadcrumbs"] = _list(breadcrumbs.get("values"))

@@ -77,8 +77,9 @@ def _ingest_endpoint(
                 response._has_been_logged = True
             return response
         except DatabaseError:
-            # The SDK retries later; nothing was half-stored (one event, one statement or
-            # one transaction).
+            # The SDK retries later. No event is half-stored (each is one statement or one
+            # transaction); a security-report batch keeps the reports stored before the
+            # failing one.
             logger.exception("could not store an event for project %s", project_id)
             return _respond(503, {"detail": "temporarily unavailable"}, {"Retry-After": "5"})
         return _respond(200, {"id": event_id} if event_id else {})

@@ -384,8 +384,11 @@ def forget_tag_values(contexts: list[tuple[uuid.UUID, Any]]) -> None:
             per_value[(error_id, key, value)] += 1
     if not per_value:
         return
+    # Only the rows just decremented can have reached zero: the delete looks up those
+    # by primary key, never the whole table (which has no index on count).
     if connection.vendor == "postgresql":
         keys = list(per_value)
+        arrays = [[k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys]]
         with connection.cursor() as cursor:
             cursor.execute(
                 "UPDATE error_tag_value SET count = error_tag_value.count - d.n"
@@ -393,17 +396,17 @@ def forget_tag_values(contexts: list[tuple[uuid.UUID, Any]]) -> None:
                 " AS d(error_id, key, value, n)"
                 " WHERE error_tag_value.error_id = d.error_id AND error_tag_value.key = d.key"
                 " AND error_tag_value.value = d.value",
-                [
-                    [k[0] for k in keys],
-                    [k[1] for k in keys],
-                    [k[2] for k in keys],
-                    list(per_value.values()),
-                ],
+                [*arrays, list(per_value.values())],
             )
-            cursor.execute("DELETE FROM error_tag_value WHERE count <= 0")
+            cursor.execute(
+                "DELETE FROM error_tag_value"
+                " USING unnest(%s::uuid[], %s::text[], %s::text[]) AS d(error_id, key, value)"
+                " WHERE error_tag_value.error_id = d.error_id AND error_tag_value.key = d.key"
+                " AND error_tag_value.value = d.value AND error_tag_value.count <= 0",
+                arrays,
+            )
         return
     for (error_id, key, value), n in per_value.items():
-        ErrorTagValue.objects.filter(error_id=error_id, key=key, value=value).update(
-            count=F("count") - n
-        )
-    ErrorTagValue.objects.filter(count__lte=0).delete()
+        row = ErrorTagValue.objects.filter(error_id=error_id, key=key, value=value)
+        row.update(count=F("count") - n)
+        row.filter(count__lte=0).delete()

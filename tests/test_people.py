@@ -89,6 +89,18 @@ def test_an_admin_changes_a_role_but_not_their_own(admin_client, admin_user, eng
         people.set_role(user=admin_user, role="lead", by=admin_user)
 
 
+@pytest.mark.parametrize("user", ["not-a-uuid", "", "12", "00000000-0000-0000-0000-000000000000"])
+def test_a_role_change_for_a_malformed_or_unknown_person_is_404(admin_client, engineer, user):
+    data = {"form": "role", "user": user, "role": "lead", "is_active": "on"}
+    assert admin_client.post(reverse("people"), data).status_code == 404
+    assert roles.is_engineer(User.objects.get(pk=engineer.pk))
+
+
+def test_a_role_change_without_a_person_is_404(admin_client):
+    data = {"form": "role", "role": "lead", "is_active": "on"}
+    assert admin_client.post(reverse("people"), data).status_code == 404
+
+
 def test_everyone_sets_name_email_and_time_zone(engineer_client, engineer, lead, error):
     response = engineer_client.post(
         reverse("my_settings"),

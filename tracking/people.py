@@ -7,6 +7,7 @@ JavaScript; a good one redirects back with a message (POST-redirect-GET).
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 from functools import cache
 from typing import Any
@@ -16,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied as Forbidden
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -115,6 +116,14 @@ class RotateKeyForm(forms.Form):
 # Views -----------------------------------------------------------------------------
 
 
+def _uuid_or_404(value: str | None) -> uuid.UUID:
+    """A posted id that is not a UUID names no one: 404, as an unknown one does (not 500)."""
+    try:
+        return uuid.UUID(value or "")
+    except ValueError as exc:
+        raise Http404("No such person.") from exc
+
+
 def _check_admin(request: HttpRequest) -> None:
     if not roles.is_admin(request.user):
         raise Forbidden(people.ADMINS_ONLY)
@@ -177,7 +186,7 @@ def people_page(request: HttpRequest) -> HttpResponse:
             )
             return redirect("people")
     elif which == "role":
-        person = get_object_or_404(User, pk=request.POST.get("user"))
+        person = get_object_or_404(User, pk=_uuid_or_404(request.POST.get("user")))
         form = RoleForm(request.POST)
         if form.is_valid():
             try:

@@ -97,18 +97,25 @@ class ProjectSettingsForm(forms.Form):
     rate_limit_per_minute = forms.IntegerField(
         min_value=0,
         label="Rate limit (events per minute)",
-        help_text="0 = unlimited. Above the limit the SDKs get 429 and retry later.",
+        help_text=(
+            "0 = unlimited. Above the limit the SDKs get 429 and retry later."
+            f" A new limit applies {people.TAKES_EFFECT}."
+        ),
     )
     is_active = forms.BooleanField(
         required=False,
         label="Active",
-        help_text="An inactive project refuses every event (403); its errors stay.",
+        help_text=(
+            f"An inactive project refuses every event (403) {people.TAKES_EFFECT} of saving;"
+            " its errors stay."
+        ),
     )
 
 
 class RotateKeyForm(forms.Form):
+    takes_effect = people.TAKES_EFFECT
     confirm = forms.BooleanField(
-        label="I understand the current DSN stops working at once",
+        label=f"I understand the current DSN stops working {people.TAKES_EFFECT}",
         error_messages={"required": "Tick the box to confirm: every SDK needs the new DSN."},
     )
 
@@ -243,11 +250,17 @@ def project_settings_forms(
     try:
         if which == "settings" and settings_form.is_valid():
             people.update_project(project=project, by=request.user, **settings_form.cleaned_data)
-            messages.success(request, "Project settings saved.")
+            messages.success(
+                request, f"Project settings saved; ingestion applies them {people.TAKES_EFFECT}."
+            )
             return settings_form, rotate_form, redirect(done + "#settings")
         if which == "rotate" and rotate_form.is_valid():
             people.rotate_project_key(project=project, by=request.user)
-            messages.warning(request, "New DSN key: give every SDK the new DSN below.")
+            messages.warning(
+                request,
+                "New DSN key: give every SDK the new DSN below;"
+                f" the old one stops working {people.TAKES_EFFECT}.",
+            )
             return settings_form, rotate_form, redirect(done)
     except PermissionDenied as exc:
         raise Forbidden(exc.message) from exc

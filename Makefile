@@ -84,7 +84,6 @@ load-fault: setup postgres  ## load-and-fault test with a server restart (docs/b
 # The JavaScript SDK tests (tests/js/): Node from Debian when missing, then npm ci, but
 # only when the lock file is newer than the installed tree (npm writes
 # node_modules/.package-lock.json on every install). `make test` needs them too.
-.PHONY: js-deps
 JS_DIR := tests/js
 $(JS_DIR)/node_modules/.package-lock.json: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 	@scripts/ensure-node

@@ -228,15 +228,10 @@ LOGGING = {
     },
 }
 
-# The default cache is a database table (created by a migration): shared by every app
-# server without another service to run. (Counters that must not lose counts live in
-# tables of their own: sign-in attempts in axes', ingestion in ingest_rate_window.)
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "cache_entry",
-    }
-}
+# No CACHES: nothing uses Django's cache. Counters that must not lose counts live in
+# tables of their own (sign-in attempts in axes' with its database handler, ingestion
+# in ingest_rate_window) and sessions in the database. Migration 0003 made a cache table
+# for an earlier database cache; it stays, and with no database cache it adds nothing.
 
 # Sign-in throttling (django-axes, tracking.auth): failed sign-ins counted in the
 # database per username and client address; see README "Sign-in throttling".

@@ -533,6 +533,22 @@ def test_plain_refusal_shows_the_form_open_at_the_page_url(world, tested_type):
     assert 'id="action-resolve" open' not in client.get(page_url).content.decode()
 
 
+def test_a_recalled_refusal_on_a_search_reload_shows_the_refused_form(world, tested_type):
+    # Without JavaScript the refusal is recalled on the next GET of the page; when that
+    # GET also carries ?q= (a duplicate search), the refused form is what opens.
+    client = client_for(world.engineer)
+    client.post(action_url(world.error, "resolve"), resolve_data(tested_type))
+    page_url = reverse("error_detail", args=[world.error.pk])
+    html = client.get(page_url, {"q": "sku"}).content.decode()
+    assert 'id="action-resolve" open' in html
+    assert "requires testing: say how the fix was tested." in html
+    assert 'id="action-mark-duplicate" open' not in html
+    # The refusal is shown once: the same search again opens the duplicate panel.
+    html = client.get(page_url, {"q": "sku"}).content.decode()
+    assert 'id="action-mark-duplicate" open' in html
+    assert 'id="action-resolve" open' not in html
+
+
 def test_a_service_refusal_lands_on_its_field(world):
     past = (timezone.localtime() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
     response = htmx_post(

@@ -89,6 +89,18 @@ def test_an_admin_changes_a_role_but_not_their_own(admin_client, admin_user, eng
         people.set_role(user=admin_user, role="lead", by=admin_user)
 
 
+@pytest.mark.parametrize("user", ["not-a-uuid", "", "12", "00000000-0000-0000-0000-000000000000"])
+def test_a_role_change_for_a_malformed_or_unknown_person_is_404(admin_client, engineer, user):
+    data = {"form": "role", "user": user, "role": "lead", "is_active": "on"}
+    assert admin_client.post(reverse("people"), data).status_code == 404
+    assert roles.is_engineer(User.objects.get(pk=engineer.pk))
+
+
+def test_a_role_change_without_a_person_is_404(admin_client):
+    data = {"form": "role", "role": "lead", "is_active": "on"}
+    assert admin_client.post(reverse("people"), data).status_code == 404
+
+
 def test_everyone_sets_name_email_and_time_zone(engineer_client, engineer, lead, error):
     response = engineer_client.post(
         reverse("my_settings"),
@@ -173,3 +185,40 @@ def test_admins_edit_project_settings_and_rotate_the_key_with_confirmation(
     assert Project.objects.get(pk=project.pk).public_key == key
     admin_client.post(url, {"form": "rotate", "rotate-confirm": "on"})
     assert Project.objects.get(pk=project.pk).public_key != key
+
+
+def test_project_changes_say_they_reach_ingestion_within_the_key_cache_time(
+    admin_client, project, client
+):
+    # A save forgets the cached key only in the process that saved; the others keep it
+    # for PROJECT_CACHE_SECONDS. So the pages promise "within N seconds", not "at once".
+    from tests.test_ingest_support import envelope_bytes, make_event, post
+    from tracking.ingest import auth
+
+    within = f"within {auth.PROJECT_CACHE_SECONDS:g} seconds"
+    url = reverse("project_detail", args=[project.pk])
+    html = admin_client.get(url).content.decode()
+    assert "at once" not in html and "from then on" not in html
+    assert f"I understand the current DSN stops working {within}" in html
+    assert f"refused (403) {within}, so update" in html
+    assert f"refuses every event (403) {within} of saving" in html
+
+    old_key = project.public_key
+    assert post(client, project, envelope_bytes(make_event())).status_code == 200  # cached
+    # Another process rotates the key: this process's cache is not told (no signal here).
+    Project.objects.filter(pk=project.pk).update(public_key="f" * 32)
+    project.public_key = old_key
+    assert post(client, project, envelope_bytes(make_event())).status_code == 200
+    # Once its entry is PROJECT_CACHE_SECONDS old, the process reads the new key.
+    expires, cached = auth._projects[project.pk]
+    auth._projects[project.pk] = (expires - auth.PROJECT_CACHE_SECONDS, cached)
+    assert post(client, project, envelope_bytes(make_event())).status_code == 403
+
+    response = admin_client.post(url, {"form": "rotate", "rotate-confirm": "on"}, follow=True)
+    assert f"the old one stops working {within}." in response.content.decode()
+    response = admin_client.post(
+        url,
+        {"form": "settings", "name": "Checkout", "rate_limit_per_minute": "5", "is_active": "on"},
+        follow=True,
+    )
+    assert f"Project settings saved; ingestion applies them {within}." in response.content.decode()

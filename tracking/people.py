@@ -7,6 +7,7 @@ JavaScript; a good one redirects back with a message (POST-redirect-GET).
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 from functools import cache
 from typing import Any
@@ -16,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied as Forbidden
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
@@ -96,23 +97,38 @@ class ProjectSettingsForm(forms.Form):
     rate_limit_per_minute = forms.IntegerField(
         min_value=0,
         label="Rate limit (events per minute)",
-        help_text="0 = unlimited. Above the limit the SDKs get 429 and retry later.",
+        help_text=(
+            "0 = unlimited. Above the limit the SDKs get 429 and retry later."
+            f" A new limit applies {people.TAKES_EFFECT}."
+        ),
     )
     is_active = forms.BooleanField(
         required=False,
         label="Active",
-        help_text="An inactive project refuses every event (403); its errors stay.",
+        help_text=(
+            f"An inactive project refuses every event (403) {people.TAKES_EFFECT} of saving;"
+            " its errors stay."
+        ),
     )
 
 
 class RotateKeyForm(forms.Form):
+    takes_effect = people.TAKES_EFFECT
     confirm = forms.BooleanField(
-        label="I understand the current DSN stops working at once",
+        label=f"I understand the current DSN stops working {people.TAKES_EFFECT}",
         error_messages={"required": "Tick the box to confirm: every SDK needs the new DSN."},
     )
 
 
 # Views -----------------------------------------------------------------------------
+
+
+def _uuid_or_404(value: str | None) -> uuid.UUID:
+    """A posted id that is not a UUID names no one: 404, as an unknown one does (not 500)."""
+    try:
+        return uuid.UUID(value or "")
+    except ValueError as exc:
+        raise Http404("No such person.") from exc
 
 
 def _check_admin(request: HttpRequest) -> None:
@@ -177,7 +193,7 @@ def people_page(request: HttpRequest) -> HttpResponse:
             )
             return redirect("people")
     elif which == "role":
-        person = get_object_or_404(User, pk=request.POST.get("user"))
+        person = get_object_or_404(User, pk=_uuid_or_404(request.POST.get("user")))
         form = RoleForm(request.POST)
         if form.is_valid():
             try:
@@ -234,11 +250,17 @@ def project_settings_forms(
     try:
         if which == "settings" and settings_form.is_valid():
             people.update_project(project=project, by=request.user, **settings_form.cleaned_data)
-            messages.success(request, "Project settings saved.")
+            messages.success(
+                request, f"Project settings saved; ingestion applies them {people.TAKES_EFFECT}."
+            )
             return settings_form, rotate_form, redirect(done + "#settings")
         if which == "rotate" and rotate_form.is_valid():
             people.rotate_project_key(project=project, by=request.user)
-            messages.warning(request, "New DSN key: give every SDK the new DSN below.")
+            messages.warning(
+                request,
+                "New DSN key: give every SDK the new DSN below;"
+                f" the old one stops working {people.TAKES_EFFECT}.",
+            )
             return settings_form, rotate_form, redirect(done)
     except PermissionDenied as exc:
         raise Forbidden(exc.message) from exc

@@ -656,9 +656,9 @@ def error_page_context(
                 open_action = outcome.action.value
             else:
                 refusal = _form_errors_text(outcome.form)
-    if outcome is not None and outcome.action is Action.TAKE and outcome.refusal:
-        # Someone took it meanwhile: the take-over confirmation, open.
-        open_action = Action.TAKE.value
+        if outcome.action is Action.TAKE and outcome.refusal:
+            # Someone took it meanwhile: the take-over confirmation, open.
+            open_action = Action.TAKE.value
     elif request.method == "GET" and "q" in request.GET:
         # A search for duplicate candidates without JavaScript reloads the page.
         open_action = Action.MARK_DUPLICATE.value

@@ -22,12 +22,18 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from tracking import roles
+from tracking.ingest.auth import PROJECT_CACHE_SECONDS
 from tracking.models import Project, User, new_public_key
 from tracking.services.errors import DomainError, PermissionDenied
 
 logger = logging.getLogger(__name__)
 
 ADMINS_ONLY = "Only admins manage people and projects."
+
+# Every ingestion process keeps a project's key, active flag and rate limit for
+# PROJECT_CACHE_SECONDS, and a save forgets only the saving process's copy: a change
+# reaches ingestion within that time, not at once. The pages say so with this.
+TAKES_EFFECT = f"within {PROJECT_CACHE_SECONDS:g} seconds"
 
 
 class Role(StrEnum):
@@ -159,7 +165,8 @@ def update_project(
 
 @transaction.atomic
 def rotate_project_key(*, project: Project, by: User) -> Project:
-    """A new DSN key: the old DSN stops working at once (ingestion caches keys for seconds)."""
+    """A new DSN key: the old DSN stops working within PROJECT_CACHE_SECONDS (TAKES_EFFECT),
+    the time every ingestion process may keep the old key cached."""
     _check_admin(by)
     project.public_key = new_public_key()
     project.save(update_fields=["public_key"])

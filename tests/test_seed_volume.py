@@ -10,6 +10,7 @@ from tracking.models import (
     ErrorDuplicate,
     ErrorOccurrence,
     ErrorResolution,
+    ErrorTagValue,
     IngestedEvent,
 )
 
@@ -38,6 +39,13 @@ def test_seed_volume_is_consistent_and_skewed():
     busiest = Error.objects.order_by("-occurrence_count").first()
     assert busiest.occurrences.count() == busiest.occurrence_count
     assert busiest.daily_counts.aggregate(n=Sum("count"))["n"] == busiest.occurrence_count
+    # The tag-value rollup too: every event counted once under each of its four keys.
+    for key in ("environment", "release", "browser", "region"):
+        assert ErrorTagValue.objects.filter(key=key).aggregate(n=Sum("count"))["n"] == 6000
+        assert (
+            busiest.tag_values.filter(key=key).aggregate(n=Sum("count"))["n"]
+            == busiest.occurrence_count
+        )
     counts = sorted(Error.objects.values_list("occurrence_count", flat=True))
     assert counts[0] >= 1
     assert counts[-1] > 20 * counts[len(counts) // 2]  # a few hot errors, a long tail

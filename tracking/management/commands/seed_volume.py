@@ -70,8 +70,12 @@ class Command(BaseCommand):
         with transaction.atomic():
             deferred = self.set_aside_indexes_and_foreign_keys() if self.postgres else []
             self.insert("error", ERROR_COLUMNS, (r[:-1] for r in error_rows))
-            daily = self.insert_occurrences(rng, error_rows, users)
+            daily, tag_values = self.insert_occurrences(rng, error_rows, users)
             self.insert("error_daily_count", ["error_id", "day", "count"], daily)
+            # The tag-value rollup, as ingestion keeps it (the error page's facets).
+            self.insert(
+                "error_tag_value", ["error_id", "key", "value", "count", "last_seen"], tag_values
+            )
             self.insert_workflow(rng, error_rows, users, leads, rtypes)
             if self.postgres:
                 # The ingestion dedup table, as ingestion would have left it.
@@ -191,8 +195,10 @@ class Command(BaseCommand):
             )
         return rows
 
-    def insert_occurrences(self, rng, error_rows, users) -> list[tuple]:
+    def insert_occurrences(self, rng, error_rows, users) -> tuple[list[tuple], list[tuple]]:
         daily: Counter = Counter()
+        tag_values: Counter = Counter()
+        last_seen_of: dict[str, datetime] = {}
         user_ids = [user.pk.hex for user in users]
 
         def generate() -> Iterator[tuple]:
@@ -226,6 +232,7 @@ class Command(BaseCommand):
                 )[1:]
                 span = (last_seen - first_seen).total_seconds()
                 error_id = error_id.hex
+                last_seen_of[error_id] = last_seen
                 for n in range(count):
                     at = (
                         last_seen if n == 0 else first_seen + timedelta(seconds=span * rng.random())
@@ -238,12 +245,22 @@ class Command(BaseCommand):
                         if rng.random() < 0.3
                         else ""
                     )
+                    environment = ENVIRONMENTS[rng.randrange(len(ENVIRONMENTS))]
+                    release = RELEASES[rng.randrange(len(RELEASES))]
+                    browser = BROWSERS[rng.randrange(len(BROWSERS))]
+                    region = "abc"[rng.randrange(3)]
+                    for pair in (
+                        ("environment", environment),
+                        ("release", release),
+                        ("browser", browser),
+                        ("region", region),
+                    ):
+                        tag_values[(error_id, *pair)] += 1
                     context = (
                         f'{{"event_id": "{rng.getrandbits(128):032x}",'
-                        f' "environment": "{ENVIRONMENTS[rng.randrange(len(ENVIRONMENTS))]}",'
-                        f' "release": "{RELEASES[rng.randrange(len(RELEASES))]}",'
-                        f' "tags": {{"browser": "{BROWSERS[rng.randrange(len(BROWSERS))]}",'
-                        f' "region": "{"abc"[rng.randrange(3)]}"}}, {reported}{shared}'
+                        f' "environment": "{environment}", "release": "{release}",'
+                        f' "tags": {{"browser": "{browser}", "region": "{region}"}},'
+                        f" {reported}{shared}"
                     )
                     user = user_ids[rng.randrange(len(user_ids))] if rng.random() < 0.1 else None
                     yield (
@@ -269,7 +286,13 @@ class Command(BaseCommand):
             ],
             generate(),
         )
-        return [(error_id, day, count) for (error_id, day), count in daily.items()]
+        return (
+            [(error_id, day, count) for (error_id, day), count in daily.items()],
+            [
+                (error_id, key, value, count, last_seen_of[error_id])
+                for (error_id, key, value), count in tag_values.items()
+            ],
+        )
 
     # -- workflow history --------------------------------------------------------------
 
@@ -508,6 +531,7 @@ SEEDED_TABLES = [
     "error",
     "error_occurrence",
     "error_daily_count",
+    "error_tag_value",
     "error_assignment",
     "error_escalation",
     "error_resolution",

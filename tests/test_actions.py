@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests import factories
+from tracking import workflow
 from tracking.models import (
     Activity,
     Error,
@@ -34,7 +35,6 @@ from tracking.models import (
     ErrorStatus,
     User,
 )
-from tracking.services import workflow
 
 pytestmark = pytest.mark.django_db
 

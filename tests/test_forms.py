@@ -15,7 +15,7 @@ from tracking.models import (
     ErrorResolution,
     ErrorStatus,
 )
-from tracking.services.errors import DomainError, PermissionDenied
+from tracking.workflow import Forbidden, Refused
 
 pytestmark = pytest.mark.django_db
 
@@ -33,14 +33,14 @@ class TestAddDomainError:
     def test_known_field_gets_the_message(self, lead, error):
         form = forms.EscalateForm(data={}, error=error, user=lead)
         form.is_valid()
-        forms.add_domain_error(form, DomainError("Pick a higher level.", field="level"))
+        forms.add_refusal(form, Refused("Pick a higher level.", field="level"))
         assert "Pick a higher level." in form.errors["level"]
 
     def test_unknown_or_no_field_is_a_form_error(self, lead, error):
         form = forms.EscalateForm(data={}, error=error, user=lead)
         form.is_valid()
-        forms.add_domain_error(form, DomainError("Elsewhere.", field="not_a_field"))
-        forms.add_domain_error(form, DomainError("General."))
+        forms.add_refusal(form, Refused("Elsewhere.", field="not_a_field"))
+        forms.add_refusal(form, Refused("General."))
         assert form.non_field_errors() == ["Elsewhere.", "General."]
 
 
@@ -57,9 +57,11 @@ class TestAssignForm:
     def test_engineer_is_offered_only_themselves(self, engineer, other_engineer, error):
         form = forms.AssignForm(error=error, user=engineer)
         assert choice_values(form, "assignee") == {str(engineer.pk)}
+        # A forged choice is not the form's to refuse: the policy answers it (a 403).
         posted = forms.AssignForm(data={"assignee": other_engineer.pk}, error=error, user=engineer)
-        assert not posted.is_valid()
-        assert "assignee" in posted.errors
+        assert posted.is_valid()
+        with pytest.raises(Forbidden, match=r"Only leads can assign errors to someone else\."):
+            posted.submit()
 
     def test_no_role_is_offered_nobody(self, nobody, engineer, error):
         assert choice_values(forms.AssignForm(error=error, user=nobody), "assignee") == set()
@@ -159,7 +161,10 @@ class TestAcknowledgeForm:
         stranger = forms.AcknowledgeForm(
             data={"escalation": mine.pk}, error=error, user=other_engineer
         )
-        assert not stranger.is_valid()
+        # Someone else's escalation is not the form's to refuse: the policy answers it.
+        assert stranger.is_valid()
+        with pytest.raises(Forbidden):
+            stranger.submit()
 
     def test_submit_acknowledges(self, lead, error):
         escalation = factories.ErrorEscalationFactory(error=error, escalated_to=lead)
@@ -224,7 +229,7 @@ class TestResolveForm:
         form = forms.ResolveForm(
             data={"resolution_type": fix_type.pk, "description": "d"}, error=error, user=nobody
         )
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(Forbidden):
             form.submit()
 
 
@@ -333,7 +338,7 @@ class TestBulkForms:
 
     def test_bulk_by_no_role_is_permission_denied(self, nobody, error):
         form = forms.BulkIgnoreForm(data={"error_ids": [str(error.pk)]}, user=nobody)
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(Forbidden):
             form.submit()
 
 

@@ -14,10 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests import factories
-from tracking import notifications
+from tracking import notifications, workflow
 from tracking.models import ErrorStatus
-from tracking.services import workflow
-from tracking.services.errors import DomainError
+from tracking.workflow import Refused
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +144,7 @@ def test_refused_change_sends_nothing(
 ):
     resolved = factories.ErrorFactory(project=project, status=ErrorStatus.RESOLVED)
     lead = factories.LeadFactory(username="lead-x")
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(DomainError):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Refused):
         workflow.escalate(error=resolved, to=lead, by=engineer, reason="r", level="low")
     assert mailoutbox == []
 

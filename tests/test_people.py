@@ -9,10 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests import factories
-from tracking import roles
 from tracking.models import Project, User
 from tracking.services import people
-from tracking.services.errors import DomainError, PermissionDenied
+from tracking.workflow import Forbidden, Refused, permissions
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +37,7 @@ def test_an_admin_adds_an_engineer_who_sets_a_password_from_the_invitation(
         response = admin_client.post(reverse("people"), data)
     assert response.status_code == 302 and response["Location"] == reverse("people")
     grace = User.objects.get(username="grace")
-    assert roles.is_engineer(grace) and not grace.is_staff
+    assert permissions.is_engineer(grace) and not grace.is_staff
     assert not grace.has_usable_password()
     [mail] = mailoutbox
     assert mail.to == ["grace@example.com"]
@@ -66,7 +65,7 @@ def test_adding_people_is_for_admins_only(lead_client, engineer):
     response = lead_client.post(reverse("people"), {"form": "add", "username": "x", "role": "lead"})
     assert response.status_code == 403
     assert lead_client.get(reverse("people")).status_code == 403
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Forbidden):
         people.add_person(username="y", email="", role="lead", by=engineer, invite=False)
     assert not User.objects.filter(username__in=["x", "y"]).exists()
 
@@ -84,8 +83,8 @@ def test_an_admin_changes_a_role_but_not_their_own(admin_client, admin_user, eng
     data = {"form": "role", "user": engineer.pk, "role": "lead", "is_active": "on"}
     admin_client.post(reverse("people"), data)
     engineer = User.objects.get(pk=engineer.pk)
-    assert roles.is_lead(engineer) and not roles.is_engineer(engineer)
-    with pytest.raises(DomainError):
+    assert permissions.is_lead(engineer) and not permissions.is_engineer(engineer)
+    with pytest.raises(Refused):
         people.set_role(user=admin_user, role="lead", by=admin_user)
 
 
@@ -93,7 +92,7 @@ def test_an_admin_changes_a_role_but_not_their_own(admin_client, admin_user, eng
 def test_a_role_change_for_a_malformed_or_unknown_person_is_404(admin_client, engineer, user):
     data = {"form": "role", "user": user, "role": "lead", "is_active": "on"}
     assert admin_client.post(reverse("people"), data).status_code == 404
-    assert roles.is_engineer(User.objects.get(pk=engineer.pk))
+    assert permissions.is_engineer(User.objects.get(pk=engineer.pk))
 
 
 def test_a_role_change_without_a_person_is_404(admin_client):

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from tests import factories
-from tracking import roles
+from tracking import workflow
 from tracking.models import (
     Activity,
     ActivityVerb,
@@ -22,22 +22,21 @@ from tracking.models import (
     ErrorResolution,
     ErrorStatus,
 )
-from tracking.roles import Action
-from tracking.services import workflow
-from tracking.services.errors import DomainError, PermissionDenied
+from tracking.services import people
+from tracking.workflow import Action, Forbidden, Refused, permissions, policy
 
 pytestmark = pytest.mark.django_db
 
 
 @contextmanager
 def refused(*, field: str | None = None, permission: bool = False, match: str | None = None):
-    """Expect a refusal: PermissionDenied when `permission`, else a plain DomainError."""
-    with pytest.raises(DomainError, match=match) as info:
+    """Expect a refusal: Forbidden when `permission`, else Refused."""
+    with pytest.raises((Refused, Forbidden), match=match) as info:
         yield info
     if permission:
-        assert isinstance(info.value, PermissionDenied), info.value.message
+        assert isinstance(info.value, Forbidden), info.value.message
     else:
-        assert not isinstance(info.value, PermissionDenied), info.value.message
+        assert isinstance(info.value, Refused), info.value.message
     if field is not None:
         assert info.value.field == field
 
@@ -69,16 +68,16 @@ def active_assignments(error: Error):
 
 class TestRoles:
     def test_role_predicates(self, engineer, lead, admin_user, nobody, inactive_lead):
-        assert roles.is_engineer(engineer) and not roles.is_lead(engineer)
-        assert roles.is_lead(lead) and roles.has_lead_powers(lead)
-        assert roles.is_admin(admin_user) and roles.has_lead_powers(admin_user)
-        assert not roles.has_role(nobody)
-        assert not roles.has_role(inactive_lead)
-        assert [roles.role_label(u) for u in (engineer, lead, admin_user, nobody)] == [
+        assert permissions.is_engineer(engineer) and not permissions.is_lead(engineer)
+        assert permissions.is_lead(lead) and permissions.has_lead_powers(lead)
+        assert permissions.is_admin(admin_user) and permissions.has_lead_powers(admin_user)
+        assert not permissions.has_role(nobody)
+        assert not permissions.has_role(inactive_lead)
+        assert [people.role_of(u) for u in (engineer, lead, admin_user, nobody)] == [
             "engineer",
             "lead",
             "admin",
-            "",
+            "none",
         ]
 
     def test_assignable_users_are_active_engineers_leads_and_admins(
@@ -86,24 +85,24 @@ class TestRoles:
     ):
         both = factories.UserFactory(username="both", groups=["Engineers", "Leads"])
         factories.AdminFactory(username="retired-admin", is_active=False)
-        assert set(roles.assignable_users()) == {engineer, lead, both, admin_user}
-        assert list(roles.assignee_choices(engineer)) == [engineer]
-        assert set(roles.assignee_choices(admin_user)) == {engineer, lead, both, admin_user}
-        assert not roles.assignee_choices(nobody).exists()
-        assert set(roles.escalation_targets(engineer)) == {lead, both, admin_user}
+        assert set(permissions.assignable_users()) == {engineer, lead, both, admin_user}
+        assert list(permissions.assignee_choices(engineer)) == [engineer]
+        assert set(permissions.assignee_choices(admin_user)) == {engineer, lead, both, admin_user}
+        assert not permissions.assignee_choices(nobody).exists()
+        assert set(permissions.escalation_targets(engineer)) == {lead, both, admin_user}
 
     def test_allowed_actions_follow_role_and_state(self, engineer, lead, nobody, error):
-        assert roles.allowed_actions(nobody, error) == frozenset()
-        assert roles.allowed_actions(engineer, error) == {
+        assert policy.allowed_actions(nobody, error) == frozenset()
+        assert policy.allowed_actions(engineer, error) == {
             Action.TAKE,
             Action.ESCALATE,
             Action.RESOLVE,
             Action.IGNORE,
             Action.MARK_DUPLICATE,
         }
-        assert Action.ASSIGN in roles.allowed_actions(lead, error)
+        assert Action.ASSIGN in policy.allowed_actions(lead, error)
         error.status = ErrorStatus.RESOLVED
-        assert roles.allowed_actions(engineer, error) == {
+        assert policy.allowed_actions(engineer, error) == {
             Action.TAKE,
             Action.REOPEN,
             Action.MARK_DUPLICATE,
@@ -114,25 +113,25 @@ class TestRoles:
     ):
         assignment = factories.ErrorAssignmentFactory(error=error, assigned_to=engineer)
         escalation = factories.ErrorEscalationFactory(error=error, escalated_to=other_engineer)
-        mine = roles.allowed_actions(engineer, error, active_assignment=assignment)
+        mine = policy.allowed_actions(engineer, error, active_assignment=assignment)
         assert Action.UNASSIGN in mine and Action.TAKE not in mine
-        theirs = roles.allowed_actions(
+        theirs = policy.allowed_actions(
             other_engineer, error, active_assignment=assignment, escalations=[escalation]
         )
         assert Action.UNASSIGN not in theirs and Action.TAKE not in theirs
         assert Action.ACKNOWLEDGE in theirs
-        assert Action.ACKNOWLEDGE not in roles.allowed_actions(
+        assert Action.ACKNOWLEDGE not in policy.allowed_actions(
             lead, error, active_assignment=assignment, escalations=[escalation]
         )
-        assert Action.UNASSIGN in roles.allowed_actions(lead, error, active_assignment=assignment)
+        assert Action.UNASSIGN in policy.allowed_actions(lead, error, active_assignment=assignment)
 
     def test_allowed_actions_query_only_the_groups_once(
         self, engineer, error, django_assert_num_queries
     ):
         fresh = type(engineer).objects.get(pk=engineer.pk)
         with django_assert_num_queries(1):
-            roles.allowed_actions(fresh, error)
-            roles.allowed_actions(fresh, error)
+            policy.allowed_actions(fresh, error)
+            policy.allowed_actions(fresh, error)
 
 
 # ---------------------------------------------------------------- assign, take, unassign
@@ -174,13 +173,13 @@ class TestAssign:
 
     def test_an_admin_takes_work_like_a_lead(self, admin_user, engineer, error):
         factories.ErrorAssignmentFactory(error=error, assigned_to=engineer)
-        assert roles.can(admin_user, Action.TAKE, error)
+        assert policy.can(admin_user, Action.TAKE, error)
         workflow.take(error=error, by=admin_user, confirm_takeover=True)
         assert active_assignments(error).get().assigned_to == admin_user
 
     def test_assign_query_count(self, lead, engineer, error, django_assert_num_queries):
         factories.ErrorAssignmentFactory(error=error)
-        roles.has_role(lead)  # the request's user has its groups loaded once per request
+        permissions.has_role(lead)  # the request's user has its groups loaded once per request
         # savepoint, lock, active assignment, assignee check, deactivate, insert,
         # activity, release
         with django_assert_num_queries(8):

@@ -18,7 +18,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from tests import factories
-from tracking import roles
+from tracking import workflow
 from tracking.models import (
     Activity,
     ActivityVerb,
@@ -28,9 +28,8 @@ from tracking.models import (
     ErrorResolution,
     ErrorStatus,
 )
-from tracking.services import workflow
-from tracking.services.errors import DomainError
 from tracking.services.occurrences import IncomingEvent, record_occurrence
+from tracking.workflow import Forbidden, Refused, permissions
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
 
@@ -73,7 +72,7 @@ def run_together(*targets: Callable[[], Any]) -> list[Worker]:
 
 def assert_only_domain_errors(workers: list[Worker]) -> None:
     for worker in workers:
-        if worker.exception is not None and not isinstance(worker.exception, DomainError):
+        if worker.exception is not None and not isinstance(worker.exception, (Refused, Forbidden)):
             raise AssertionError(f"unexpected {worker.exception!r}") from worker.exception
 
 
@@ -112,7 +111,7 @@ def event_for(error: Error) -> IncomingEvent:
 def role_groups(transactional_db):
     # A transactional test's flush also empties the groups the roles migration made
     # (and --reuse-db keeps that); autouse fixtures run before the user fixtures.
-    for name in roles.ROLE_GROUPS:
+    for name in permissions.ROLE_GROUPS:
         Group.objects.get_or_create(name=name)
 
 

@@ -18,9 +18,9 @@ from django.test import Client
 
 from tests import factories
 from tests.test_ingest_support import assert_consistent, envelope_bytes, make_event, post
-from tracking import roles
+from tracking import workflow
 from tracking.models import Error, ErrorAssignment, ErrorOccurrence, ErrorStatus
-from tracking.services import workflow
+from tracking.workflow import permissions
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres_only]
 
@@ -80,7 +80,7 @@ class Flood:
 @pytest.fixture(autouse=True)
 def role_groups(transactional_db):
     # A transactional test's flush also empties the groups the roles migration made.
-    for name in roles.ROLE_GROUPS:
+    for name in permissions.ROLE_GROUPS:
         Group.objects.get_or_create(name=name)
 
 

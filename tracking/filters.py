@@ -15,7 +15,7 @@ from django.db.models.fields.json import KT
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
-from tracking import roles, selectors
+from tracking import selectors
 from tracking.models import (
     Error,
     ErrorAssignment,
@@ -29,6 +29,7 @@ from tracking.models import (
     Project,
     User,
 )
+from tracking.workflow import permissions
 
 ANY_STATUS = "any"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -173,7 +174,7 @@ class ErrorFilter(django_filters.FilterSet):
         # A cached callable: the people are queried once, and only when the form is used.
         @functools.cache
         def choices() -> list[tuple[str, str]]:
-            people = [(str(user.pk), user.choice_label) for user in roles.assignable_users()]
+            people = [(str(user.pk), user.choice_label) for user in permissions.assignable_users()]
             return [(ASSIGNEE_ME, "Me"), (ASSIGNEE_NONE, "Unassigned"), *people]
 
         return choices

@@ -1,11 +1,11 @@
 """Forms for the workflow actions, built for the error page and the inbox bulk bar.
 
-Each action form takes the error and the acting user, offers only the choices that
-user may pick, and repeats the database limits so a too-long text gets a friendly
-message before it reaches the service. The services stay the authority on rules:
-`submit()` calls the service and copies a DomainError onto the form (the error's
-`field` names a field of these forms), while PermissionDenied propagates so the view
-answers 403.
+Each action form takes the error and the acting user and renders only the choices
+that user may pick, but validates people against everyone assignable: a forged
+choice reaches the workflow's policy, which answers Forbidden (the view: 403). Limits
+and input rules come from tracking.workflow.rules, the same copy the verbs enforce.
+`submit()` calls the verb and copies a Refused onto the form (its `field` names a
+field of these forms), while Forbidden propagates.
 
     form = AssignForm(request.POST or None, error=error, user=request.user)
     if request.method == "POST" and form.is_valid() and form.submit():
@@ -18,34 +18,60 @@ from typing import Any
 from uuid import UUID
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from tracking import roles
+from tracking import workflow
 from tracking.models import (
     Error,
     ErrorAssignment,
     ErrorDuplicate,
     ErrorEscalation,
     ErrorResolution,
-    ErrorStatus,
     EscalationLevel,
     ResolutionType,
     User,
 )
-from tracking.services import workflow
-from tracking.services.errors import DomainError, PermissionDenied
+from tracking.workflow import permissions, rules
+from tracking.workflow.exceptions import Refused
 
 DUPLICATE_CANDIDATES_SHOWN = 25
 
 
-def add_domain_error(form: forms.Form, exc: DomainError) -> None:
-    """Show a service's refusal on the field it names, or on the form as a whole."""
+def add_refusal(form: forms.Form, exc: Refused) -> None:
+    """Show the workflow's refusal on the field it names, or on the form as a whole."""
     field = exc.field if exc.field in form.fields else None
     form.add_error(field, exc.message)
 
 
-class UserChoiceField(forms.ModelChoiceField):
+class AcceptingChoiceField(forms.ModelChoiceField):
+    """Offers `queryset` but accepts anything in `accepted` (when set).
+
+    The workflow's policy is the one place that says who may pick whom: a choice the
+    page did not offer (a forged post) reaches it and is answered Forbidden there,
+    instead of "Select a valid choice" here.
+    """
+
+    accepted: QuerySet | None = None
+
+    def to_python(self, value: Any) -> Any:
+        if self.accepted is None or value in self.empty_values:
+            return super().to_python(value)
+        key = self.to_field_name or "pk"
+        if isinstance(value, self.accepted.model):
+            value = getattr(value, key)
+        try:
+            return self.accepted.get(**{key: value})
+        except (ValueError, TypeError, ValidationError, self.accepted.model.DoesNotExist):
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            ) from None
+
+
+class UserChoiceField(AcceptingChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return obj.choice_label
 
@@ -69,10 +95,8 @@ class ServiceForm(forms.Form):
             return None
         try:
             return self.run_service()
-        except PermissionDenied:
-            raise
-        except DomainError as exc:
-            add_domain_error(self, exc)
+        except Refused as exc:
+            add_refusal(self, exc)
             return None
 
 
@@ -85,10 +109,8 @@ class WorkflowForm(ServiceForm):
         super().__init__(*args, **kwargs)
 
 
-def _clean_future(value: datetime | None) -> datetime | None:
-    if value is not None and value <= timezone.now():
-        raise forms.ValidationError("The due date must be in the future.")
-    return value
+def _as_validation_error(exc: Refused) -> forms.ValidationError:
+    return forms.ValidationError(exc.message)
 
 
 class AssignmentFields(forms.Form):
@@ -97,7 +119,7 @@ class AssignmentFields(forms.Form):
     assignee = UserChoiceField(queryset=User.objects.none(), empty_label=None)
     notes = forms.CharField(
         required=False,
-        max_length=workflow.NOTES_MAX,
+        max_length=rules.NOTES_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     due_date = forms.DateTimeField(
@@ -114,13 +136,18 @@ class AssignmentFields(forms.Form):
             "(change it in My settings)."
         )
         field = self.fields["assignee"]
-        field.queryset = roles.assignee_choices(user)
-        if not roles.has_lead_powers(user):
+        # Validated against everyone assignable: the policy refuses a forged choice.
+        field.queryset = permissions.assignee_choices(user)
+        field.accepted = permissions.assignable_users()
+        if not permissions.has_lead_powers(user):
             field.help_text = "Engineers can assign errors only to themselves."
         field.initial = user.pk
 
     def clean_due_date(self) -> datetime | None:
-        return _clean_future(self.cleaned_data.get("due_date"))
+        try:
+            return rules.future_due_date(self.cleaned_data.get("due_date"))
+        except Refused as exc:
+            raise _as_validation_error(exc) from None
 
 
 class AssignForm(WorkflowForm, AssignmentFields):
@@ -136,19 +163,21 @@ class AssignForm(WorkflowForm, AssignmentFields):
             by=self.user,
             notes=data["notes"],
             due_date=data["due_date"],
+            chosen_from_panel=True,
         )
 
 
 class EscalateForm(WorkflowForm):
     escalated_to = UserChoiceField(queryset=User.objects.none(), label="Escalate to")
     level = forms.ChoiceField(choices=EscalationLevel.choices, initial=EscalationLevel.MEDIUM)
-    reason = forms.CharField(
-        max_length=workflow.REASON_MAX, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    reason = forms.CharField(max_length=rules.REASON_MAX, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args: Any, error: Error, user: User, **kwargs: Any) -> None:
         super().__init__(*args, error=error, user=user, **kwargs)
-        self.fields["escalated_to"].queryset = roles.escalation_targets(user)
+        field = self.fields["escalated_to"]
+        # Validated against everyone assignable: the verb and the policy refuse the rest.
+        field.queryset = permissions.escalation_targets(user)
+        field.accepted = permissions.assignable_users()
 
     def run_service(self) -> ErrorEscalation:
         data = self.cleaned_data
@@ -164,17 +193,18 @@ class EscalateForm(WorkflowForm):
 class AcknowledgeForm(WorkflowForm):
     """Acknowledge one of the escalations of this error that wait for me."""
 
-    escalation = forms.ModelChoiceField(
+    escalation = AcceptingChoiceField(
         queryset=ErrorEscalation.objects.none(), widget=forms.HiddenInput
     )
 
     def __init__(self, *args: Any, error: Error, user: User, **kwargs: Any) -> None:
         super().__init__(*args, error=error, user=user, **kwargs)
         # Acknowledged ones too: a second acknowledge (a stale tab) then gets the
-        # service's "already acknowledged", not "Select a valid choice".
-        self.fields["escalation"].queryset = ErrorEscalation.objects.filter(
-            error=error, escalated_to=user
-        )
+        # policy's "already acknowledged", not "Select a valid choice"; someone else's
+        # escalation of this error is accepted too, for the policy to answer 403.
+        field = self.fields["escalation"]
+        field.queryset = ErrorEscalation.objects.filter(error=error, escalated_to=user)
+        field.accepted = ErrorEscalation.objects.filter(error=error)
 
     def run_service(self) -> ErrorEscalation:
         return workflow.acknowledge(escalation=self.cleaned_data["escalation"], by=self.user)
@@ -208,17 +238,17 @@ class ResolutionFields(forms.Form):
         widget=ResolutionTypeSelect(attrs={"data-resolution-type": ""}),
     )
     description = forms.CharField(
-        max_length=workflow.RESOLUTION_TEXT_MAX, widget=forms.Textarea(attrs={"rows": 3})
+        max_length=rules.RESOLUTION_TEXT_MAX, widget=forms.Textarea(attrs={"rows": 3})
     )
     steps_taken = forms.CharField(
         required=False,
-        max_length=workflow.RESOLUTION_TEXT_MAX,
+        max_length=rules.RESOLUTION_TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=STEPS_TAKEN_HELP,
     )
     prevention_measures = forms.CharField(
         required=False,
-        max_length=workflow.RESOLUTION_TEXT_MAX,
+        max_length=rules.RESOLUTION_TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     requires_code_change = forms.BooleanField(required=False)
@@ -247,12 +277,10 @@ class ResolutionFields(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        resolution_type = data.get("resolution_type")
-        if resolution_type and resolution_type.requires_testing and not data.get("steps_taken"):
-            self.add_error(
-                "steps_taken",
-                f"“{resolution_type}” requires testing: say how the fix was tested.",
-            )
+        try:
+            rules.steps_when_testing_required(data.get("resolution_type"), data.get("steps_taken"))
+        except Refused as exc:
+            self.add_error(exc.field, exc.message)
         return data
 
     def resolution_kwargs(self) -> dict[str, Any]:
@@ -270,16 +298,6 @@ class ResolutionFields(forms.Form):
 class ResolveForm(WorkflowForm, ResolutionFields):
     def run_service(self) -> ErrorResolution:
         return workflow.resolve(error=self.error, by=self.user, **self.resolution_kwargs())
-
-
-def duplicate_candidates(error: Error) -> QuerySet[Error]:
-    """Errors `error` may be marked a duplicate of: same project, not duplicates, not itself."""
-    return (
-        Error.objects.filter(project_id=error.project_id)
-        .exclude(status=ErrorStatus.DUPLICATE)
-        .exclude(pk=error.pk)
-        .order_by("-last_seen")
-    )
 
 
 class ErrorChoiceField(forms.ModelChoiceField):
@@ -302,7 +320,7 @@ class MarkDuplicateForm(WorkflowForm):
     )
     similarity_reason = forms.CharField(
         required=False,
-        max_length=workflow.SIMILARITY_REASON_MAX,
+        max_length=rules.SIMILARITY_REASON_MAX,
         label="Why they are the same",
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -310,7 +328,7 @@ class MarkDuplicateForm(WorkflowForm):
     def __init__(self, *args: Any, error: Error, user: User, **kwargs: Any) -> None:
         super().__init__(*args, error=error, user=user, **kwargs)
         field = self.fields["primary"]
-        field.queryset = duplicate_candidates(error)
+        field.queryset = rules.duplicate_candidates(error)
         field.widget.choices = [(e.pk, field.label_from_instance(e)) for e in self.candidates()]
 
     @property
@@ -319,7 +337,7 @@ class MarkDuplicateForm(WorkflowForm):
         return (raw or "").strip()[:200]
 
     def candidates(self) -> list[Error]:
-        candidates = duplicate_candidates(self.error)
+        candidates = rules.duplicate_candidates(self.error)
         if text := self.search_text:
             candidates = candidates.filter(
                 Q(title__icontains=text)
@@ -355,6 +373,12 @@ class BulkForm(ServiceForm):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        # Forbidden, not a form error: a person who may not act is not asked to confirm.
+        data = super().clean()
+        workflow.check_bulk(self.user, assignee=data.get("assignee"))
+        return data
 
     def selected_ids(self) -> list[UUID]:
         return [error.pk for error in self.cleaned_data["error_ids"]]

@@ -16,19 +16,19 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import PermissionDenied as Forbidden
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from tracking import roles
 from tracking.auth import ThrottledPasswordChangeForm
-from tracking.forms import add_domain_error
+from tracking.forms import add_refusal
 from tracking.models import Project, User
 from tracking.services import people
-from tracking.services.errors import DomainError, PermissionDenied
+from tracking.workflow import permissions
+from tracking.workflow.exceptions import Forbidden, Refused
 
 # Forms -----------------------------------------------------------------------------
 
@@ -78,10 +78,8 @@ class PersonForm(forms.Form):
             return None
         try:
             return people.add_person(by=self.by, **self.cleaned_data)
-        except PermissionDenied:
-            raise
-        except DomainError as exc:
-            add_domain_error(self, exc)
+        except Refused as exc:
+            add_refusal(self, exc)
             return None
 
 
@@ -132,8 +130,8 @@ def _uuid_or_404(value: str | None) -> uuid.UUID:
 
 
 def _check_admin(request: HttpRequest) -> None:
-    if not roles.is_admin(request.user):
-        raise Forbidden(people.ADMINS_ONLY)
+    if not permissions.is_admin(request.user):
+        raise PermissionDenied(people.ADMINS_ONLY)
 
 
 @require_http_methods(["GET", "POST"])
@@ -181,8 +179,8 @@ def people_page(request: HttpRequest) -> HttpResponse:
     if which == "add":
         try:
             added = add_form.submit()
-        except PermissionDenied as exc:
-            raise Forbidden(exc.message) from exc
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from exc
         if added is not None:
             user, url = added
             sent = " and emailed" if add_form.cleaned_data["invite"] else ""
@@ -203,9 +201,9 @@ def people_page(request: HttpRequest) -> HttpResponse:
                     is_active=form.cleaned_data["is_active"],
                     by=request.user,
                 )
-            except PermissionDenied as exc:
-                raise Forbidden(exc.message) from exc
-            except DomainError as exc:
+            except Forbidden as exc:
+                raise PermissionDenied(exc.message) from exc
+            except Refused as exc:
                 role_error = (str(person.pk), exc.message)
             else:
                 messages.success(
@@ -262,10 +260,10 @@ def project_settings_forms(
                 f" the old one stops working {people.TAKES_EFFECT}.",
             )
             return settings_form, rotate_form, redirect(done)
-    except PermissionDenied as exc:
-        raise Forbidden(exc.message) from exc
-    except DomainError as exc:
-        add_domain_error(settings_form, exc)
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from exc
+    except Refused as exc:
+        add_refusal(settings_form, exc)
     return settings_form, rotate_form, None
 
 

@@ -10,7 +10,8 @@ changed: the action panel plus out-of-band copies of the header, the sections th
 action touched and the timeline (or, in the inbox, the result rows and the bulk bar).
 A refusal re-renders the form with its message in place, with HTTP 200 so htmx 2
 swaps it (without JavaScript: a redirect to the page, which shows the refused form
-there). A role that may not take the action at all gets 403, whatever the form says.
+there). A role that may not take the action at all gets 403 (the workflow raises
+Forbidden; `forbidden_as_403` answers it), whatever the form says.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import wraps
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied as Forbidden
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -37,7 +39,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from tracking import roles, selectors
+from tracking import selectors
 from tracking.filters import ANY_STATUS, ASSIGNEE_ME, ASSIGNEE_NONE, ErrorFilter, error_for_search
 from tracking.forms import (
     AcknowledgeForm,
@@ -54,15 +56,11 @@ from tracking.forms import (
 from tracking.models import (
     ActivityVerb,
     Error,
-    ErrorAssignment,
-    ErrorEscalation,
     ErrorStatus,
     Project,
 )
 from tracking.people import project_settings_forms
-from tracking.roles import Action
-from tracking.services import workflow
-from tracking.services.errors import DomainError, PermissionDenied
+from tracking.workflow import Action, Forbidden, Refused, buttons, effects, permissions, policy
 
 
 def htmx_target(request: HttpRequest) -> str | None:
@@ -73,11 +71,20 @@ def htmx_target(request: HttpRequest) -> str | None:
     return htmx.target
 
 
-def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
-    """403 with the reason: plain text for htmx (app.js shows it), Django's page otherwise."""
-    if getattr(request, "htmx", False):
-        return HttpResponseForbidden(exc.message, content_type="text/plain; charset=utf-8")
-    raise Forbidden(exc.message)
+def forbidden_as_403(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Answer the workflow's Forbidden with 403 and its reason: plain text for htmx
+    (app.js shows it), Django's 403 page otherwise."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except Forbidden as exc:
+            if getattr(request, "htmx", False):
+                return HttpResponseForbidden(exc.message, content_type="text/plain; charset=utf-8")
+            raise PermissionDenied(exc.message) from None
+
+    return wrapper
 
 
 @login_not_required
@@ -137,7 +144,7 @@ def _bulk_forms(
             if type(form) is type(bound):
                 forms[name] = bound
     # Engineers assign only themselves (the form's queryset says the same).
-    assignees = people if roles.has_lead_powers(user) else [(str(user.pk), user.choice_label)]
+    assignees = people if permissions.has_lead_powers(user) else [(str(user.pk), user.choice_label)]
     forms["assign"].fields["assignee"].widget.choices = assignees
     return forms
 
@@ -175,7 +182,7 @@ def _inbox_context(request: HttpRequest, params: QueryDict, *, inbox_url: str) -
         "inbox_params": params,
         "inbox_url": inbox_url,
         "selected_ids": frozenset(),
-        "can_bulk": roles.has_role(request.user),
+        "can_bulk": permissions.has_role(request.user),
         "all_matching": False,
         "pager_labels": PAGER_LABELS.get(filterset.sort_key, PAGER_LABELS[""]),
     }
@@ -312,13 +319,8 @@ def _report_bulk(
     messages.add_message(request, level, bulk_report(BULK_DONE_VERBS[action], done, refused))
 
 
-def _check_bulk_role(request: HttpRequest, action: str) -> None:
-    """Raise PermissionDenied before the form runs, so a forged post gets 403, not a form error."""
-    assignee = request.POST.get("assignee") if action == "assign" else None
-    roles.check_bulk(request.user, assignee_id=assignee or None)
-
-
 @require_http_methods(["GET", "POST"])
+@forbidden_as_403
 def inbox_bulk(request: HttpRequest) -> HttpResponse:
     """Run a bulk action on the ticked errors (or all matching the filter).
 
@@ -346,23 +348,19 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
         if all_matching:
             data.setlist("error_ids", _matching_ids(request, return_params))
         ids = data.getlist("error_ids")
-        try:
-            _check_bulk_role(request, action)
-            form = form_class(data, user=request.user, auto_id=f"bulk-{action}-%s", label_suffix="")
-            token = _confirm_token(ids)
-            if action in BULK_CONFIRMED and data.get("confirm") != token and form.is_valid():
-                count = len(form.cleaned_data["error_ids"])
-                confirm = {
-                    "action": action,
-                    "token": token,
-                    "count": count,
-                    "label": f"{BULK_CONFIRMED[action]} {count} error{pluralize(count)}",
-                }
-                result = None
-            else:
-                result = form.submit()
-        except PermissionDenied as exc:
-            return _forbidden(request, exc)
+        form = form_class(data, user=request.user, auto_id=f"bulk-{action}-%s", label_suffix="")
+        token = _confirm_token(ids)
+        if action in BULK_CONFIRMED and data.get("confirm") != token and form.is_valid():
+            count = len(form.cleaned_data["error_ids"])
+            confirm = {
+                "action": action,
+                "token": token,
+                "count": count,
+                "label": f"{BULK_CONFIRMED[action]} {count} error{pluralize(count)}",
+            }
+            result = None
+        else:
+            result = form.submit()
         if confirm is not None:
             selected = _selected_ids(request)
         elif result is not None:
@@ -398,7 +396,7 @@ def inbox_bulk(request: HttpRequest) -> HttpResponse:
 
 # Error page -----------------------------------------------------------------------
 
-# The forms of the actions that take input, and the services of the one-button ones.
+# The forms of the actions that take input (the one-button ones: workflow.buttons).
 ACTION_FORMS: dict[Action, type[WorkflowForm]] = {
     Action.ASSIGN: AssignForm,
     Action.ESCALATE: EscalateForm,
@@ -408,36 +406,6 @@ ACTION_FORMS: dict[Action, type[WorkflowForm]] = {
 }
 # Acknowledge forms sit on each escalation, not in the action panel.
 PANEL_FORMS = (Action.ASSIGN, Action.ESCALATE, Action.RESOLVE, Action.MARK_DUPLICATE)
-BUTTON_ACTIONS: dict[Action, Callable[..., Any]] = {
-    Action.TAKE: lambda *, error, by, data: workflow.take(
-        error=error,
-        by=by,
-        confirm_takeover=bool(data.get("confirm_takeover")),
-        clear_due_date=bool(data.get("clear_due_date")),
-    ),
-    Action.UNASSIGN: lambda *, error, by, data: workflow.unassign(error=error, by=by),
-    Action.REOPEN: lambda *, error, by, data: workflow.reopen(error=error, by=by),
-    Action.IGNORE: lambda *, error, by, data: workflow.ignore(error=error, by=by),
-    Action.UNIGNORE: lambda *, error, by, data: workflow.unignore(error=error, by=by),
-    Action.UNMARK_DUPLICATE: lambda *, error, by, data: workflow.unmark_duplicate(
-        duplicate=error, by=by
-    ),
-}
-# Besides the header, the action panel and the timeline: the sections each action changes.
-CHANGED_SECTIONS: dict[Action, frozenset[str]] = {
-    Action.ASSIGN: frozenset({"assignments"}),
-    Action.TAKE: frozenset({"assignments"}),
-    Action.UNASSIGN: frozenset({"assignments"}),
-    Action.ESCALATE: frozenset({"escalations"}),
-    Action.ACKNOWLEDGE: frozenset({"escalations"}),
-    Action.RESOLVE: frozenset({"resolutions"}),
-    Action.REOPEN: frozenset(),
-    Action.IGNORE: frozenset(),
-    Action.UNIGNORE: frozenset(),
-    # Marking deactivates the duplicate's assignment.
-    Action.MARK_DUPLICATE: frozenset({"duplicates", "assignments"}),
-    Action.UNMARK_DUPLICATE: frozenset({"duplicates"}),
-}
 
 
 def _auto_id(action: Action) -> str:
@@ -491,7 +459,7 @@ def _share_people_choices(forms: dict[str, WorkflowForm], user: Any) -> None:
     ]
     if not people_fields:
         return
-    people = list(roles.assignable_users())
+    people = list(permissions.assignable_users())
     for field, exclude_self in people_fields:
         choices = [("", field.empty_label)] if field.empty_label is not None else []
         choices += [
@@ -643,7 +611,7 @@ def error_page_context(
     assignments = selectors.assignments_for(error)
     escalations = selectors.escalations_for(error)
     active_assignment = next((a for a in assignments if a.is_active), None)
-    allowed = roles.allowed_actions(
+    allowed = policy.allowed_actions(
         request.user, error, active_assignment=active_assignment, escalations=escalations
     )
     action_forms = _action_forms(request, error, allowed, outcome)
@@ -708,46 +676,18 @@ def error_detail(request: HttpRequest, error_id: uuid.UUID) -> HttpResponse:
     return render(request, "tracking/error_detail.html", error_page_context(request, error))
 
 
-def _check_action_role(request: HttpRequest, action: Action, error: Error) -> None:
-    """Raise PermissionDenied when the user's role may not take `action` on `error`.
-
-    The services check again on the locked row; checking first means a forged post
-    gets 403 even when its form would not validate (an engineer's assign form offers
-    only themselves). Refusals about the error's state are left to the form, which
-    shows the service's message.
-    """
-    active_assignment = None
-    escalation = None
-    if action in (Action.TAKE, Action.UNASSIGN):
-        active_assignment = ErrorAssignment.objects.filter(error=error, is_active=True).first()
-    if action is Action.ACKNOWLEDGE:
-        try:
-            escalation_id = uuid.UUID(request.POST.get("escalation", ""))
-        except ValueError:
-            escalation_id = None
-        escalation = ErrorEscalation.objects.filter(error=error, pk=escalation_id).first()
-    try:
-        roles.check(
-            request.user,
-            action,
-            error,
-            active_assignment=active_assignment,
-            escalation=escalation,
-        )
-    except PermissionDenied:
-        raise
-    except DomainError:
-        pass
-
-
 def _run_action(request: HttpRequest, action: Action, error: Error) -> ActionOutcome:
     form_class = ACTION_FORMS.get(action)
     if form_class is None:
         try:
-            result = BUTTON_ACTIONS[action](error=error, by=request.user, data=request.POST)
-        except PermissionDenied:
-            raise
-        except DomainError as exc:
+            result = buttons.press(
+                action,
+                error=error,
+                by=request.user,
+                confirm_takeover=bool(request.POST.get("confirm_takeover")),
+                clear_due_date=bool(request.POST.get("clear_due_date")),
+            )
+        except Refused as exc:
             return ActionOutcome(action, refusal=exc.message)
         return ActionOutcome(action, result=result)
     form = form_class(
@@ -781,6 +721,7 @@ def _success_message(action: Action, result: Any, user: Any) -> str:
 
 
 @require_http_methods(["GET", "POST"])
+@forbidden_as_403
 def error_action(request: HttpRequest, error_id: uuid.UUID, action: str) -> HttpResponse:
     try:
         action = Action(action)
@@ -790,11 +731,7 @@ def error_action(request: HttpRequest, error_id: uuid.UUID, action: str) -> Http
         # Where a refused form without JavaScript left the browser: back to the page.
         return redirect(reverse("error_detail", args=[error_id]) + "#actions")
     error = selectors.error_for_page(error_id, now=timezone.now())
-    try:
-        _check_action_role(request, action, error)
-        outcome = _run_action(request, action, error)
-    except PermissionDenied as exc:
-        return _forbidden(request, exc)
+    outcome = _run_action(request, action, error)
     is_htmx = getattr(request, "htmx", False)
 
     if outcome.result is None:
@@ -808,7 +745,7 @@ def error_action(request: HttpRequest, error_id: uuid.UUID, action: str) -> Http
             return redirect(reverse("error_detail", args=[error.pk]) + f"#{anchor}")
         error = selectors.error_for_page(error_id, now=timezone.now())
         context = error_page_context(request, error, outcome=outcome, with_occurrences=False)
-        context["changed"] = CHANGED_SECTIONS[action]
+        context["changed"] = effects.CHANGED_SECTIONS[action]
         return render(request, "tracking/error_detail.html#action_response", context)
 
     messages.success(request, _success_message(action, outcome.result, request.user))
@@ -816,7 +753,7 @@ def error_action(request: HttpRequest, error_id: uuid.UUID, action: str) -> Http
         return redirect(reverse("error_detail", args=[error.pk]) + "#actions")
     error = selectors.error_for_page(error_id, now=timezone.now())
     context = error_page_context(request, error, with_occurrences=False)
-    context["changed"] = CHANGED_SECTIONS[action]
+    context["changed"] = effects.CHANGED_SECTIONS[action]
     return render(request, "tracking/error_detail.html#action_response", context)
 
 
@@ -869,7 +806,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
             "project": project,
             "dsn": project.dsn(request.build_absolute_uri("/")),
             "recent_errors": recent_errors,
-            "is_admin": roles.is_admin(request.user),
+            "is_admin": permissions.is_admin(request.user),
             "settings_form": settings_form,
             "rotate_form": rotate_form,
         },

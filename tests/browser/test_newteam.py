@@ -10,8 +10,8 @@ from django.core import mail
 
 from tests import factories
 from tests.browser.conftest import screenshot, sign_in, wait_for_htmx
-from tracking import roles
 from tracking.models import Error, ErrorStatus, User
+from tracking.workflow import permissions
 
 pytestmark = pytest.mark.browser
 
@@ -122,7 +122,7 @@ def test_a_new_colleague_is_added_as_an_engineer_and_sets_password_and_time_zone
     message = page.locator("#messages .message").last.inner_text()
     assert "Linus T added as engineer" in message
     linus = User.objects.get(username="linus")
-    assert roles.is_engineer(linus)
+    assert permissions.is_engineer(linus)
     [invitation] = mail.outbox
     assert invitation.to == ["linus@example.com"]
     [link] = re.findall(r"https?://\S+/invite/\S+/", invitation.body)

@@ -21,10 +21,10 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from tracking import roles
 from tracking.ingest.auth import PROJECT_CACHE_SECONDS
 from tracking.models import Project, User, new_public_key
-from tracking.services.errors import DomainError, PermissionDenied
+from tracking.workflow import permissions
+from tracking.workflow.exceptions import Forbidden, Refused
 
 logger = logging.getLogger(__name__)
 
@@ -52,26 +52,32 @@ ROLE_LABELS = {
 
 
 def _check_admin(by: User) -> None:
-    if not roles.is_admin(by):
-        raise PermissionDenied(ADMINS_ONLY)
+    if not permissions.is_admin(by):
+        raise Forbidden(ADMINS_ONLY)
 
 
 def _apply_role(user: User, role: Role) -> None:
-    groups = {name: Group.objects.get_or_create(name=name)[0] for name in roles.ROLE_GROUPS}
+    groups = {name: Group.objects.get_or_create(name=name)[0] for name in permissions.ROLE_GROUPS}
     user.groups.remove(*groups.values())
     if role is Role.ENGINEER:
-        user.groups.add(groups[roles.ENGINEERS])
+        user.groups.add(groups[permissions.ENGINEERS])
     elif role is Role.LEAD:
-        user.groups.add(groups[roles.LEADS])
+        user.groups.add(groups[permissions.LEADS])
     # Admins also manage resolution types and projects in Django admin.
     user.is_staff = user.is_superuser = role is Role.ADMIN
     user.save(update_fields=["is_staff", "is_superuser"])
-    user._tracking_role_groups = None  # the role cache of roles._group_names
+    permissions.forget_roles(user)
 
 
 def role_of(user: User) -> Role:
-    label = roles.role_label(user)
-    return Role(label) if label else Role.NONE
+    """The strongest role."""
+    if permissions.is_admin(user):
+        return Role.ADMIN
+    if permissions.is_lead(user):
+        return Role.LEAD
+    if permissions.is_engineer(user):
+        return Role.ENGINEER
+    return Role.NONE
 
 
 def invite_url(user: User) -> str:
@@ -116,12 +122,12 @@ def add_person(
     role = Role(role)
     username = username.strip()
     if not username:
-        raise DomainError("A username is required.", field="username")
+        raise Refused("A username is required.", field="username")
     if User.objects.filter(username__iexact=username).exists():
-        raise DomainError(f"“{username}” is taken.", field="username")
+        raise Refused(f"“{username}” is taken.", field="username")
     email = email.strip()
     if invite and not email:
-        raise DomainError("An invitation needs an email address.", field="email")
+        raise Refused("An invitation needs an email address.", field="email")
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)
     user.set_unusable_password()
     user.save()
@@ -137,7 +143,7 @@ def set_role(*, user: User, role: Role | str, by: User, is_active: bool = True) 
     _check_admin(by)
     role = Role(role)
     if user.pk == by.pk and (role is not Role.ADMIN or not is_active):
-        raise DomainError("You cannot take away your own admin role; ask another admin.")
+        raise Refused("You cannot take away your own admin role; ask another admin.")
     user = User.objects.select_for_update().get(pk=user.pk)
     _apply_role(user, role)
     if user.is_active != is_active:
@@ -153,9 +159,9 @@ def update_project(
     _check_admin(by)
     name = name.strip()
     if not name:
-        raise DomainError("A name is required.", field="name")
+        raise Refused("A name is required.", field="name")
     if rate_limit_per_minute < 0:
-        raise DomainError("0 means unlimited; a limit is a positive number.", field="rate_limit")
+        raise Refused("0 means unlimited; a limit is a positive number.", field="rate_limit")
     project.name = name
     project.rate_limit_per_minute = rate_limit_per_minute
     project.is_active = is_active

@@ -19,9 +19,9 @@ from django.test import override_settings
 from django.utils import timezone
 from sentry_sdk.transport import Transport
 
+from tracking import workflow
 from tracking.ingest.parsing import build_event
 from tracking.models import Error, ErrorStatus, Project, ResolutionType, User
-from tracking.services import workflow
 from tracking.services.occurrences import record_occurrence
 
 DEMO_NAMESPACE = uuid.UUID("6f1c1f0e-5d0a-4a8e-9a43-1d3c0e7b2a10")

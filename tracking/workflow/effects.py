@@ -1,0 +1,20 @@
+"""Which sections of the error page each action changes, besides the header, the
+action panel and the timeline (which every action changes). The views re-render
+these as out-of-band swaps; when a verb starts writing another table, say so here."""
+
+from tracking.workflow.transitions import Action
+
+CHANGED_SECTIONS: dict[Action, frozenset[str]] = {
+    Action.ASSIGN: frozenset({"assignments"}),
+    Action.TAKE: frozenset({"assignments"}),
+    Action.UNASSIGN: frozenset({"assignments"}),
+    Action.ESCALATE: frozenset({"escalations"}),
+    Action.ACKNOWLEDGE: frozenset({"escalations"}),
+    Action.RESOLVE: frozenset({"resolutions"}),
+    Action.REOPEN: frozenset(),
+    Action.IGNORE: frozenset(),
+    Action.UNIGNORE: frozenset(),
+    # Marking deactivates the duplicate's assignment.
+    Action.MARK_DUPLICATE: frozenset({"duplicates", "assignments"}),
+    Action.UNMARK_DUPLICATE: frozenset({"duplicates"}),
+}

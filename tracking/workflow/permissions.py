@@ -1,0 +1,100 @@
+"""Who may act: the roles, and the people an action can name.
+
+Engineers and Leads are groups; admins are active staff users and have every lead
+power. An inactive user, or one with no group and no staff flag, may do nothing.
+"""
+
+from django.db.models import Q, QuerySet
+
+from tracking.models import User
+from tracking.workflow.exceptions import Forbidden
+
+ENGINEERS = "Engineers"
+LEADS = "Leads"
+ROLE_GROUPS = (ENGINEERS, LEADS)
+
+NO_ROLE_MESSAGE = "You have no role here yet; ask an admin to add you to Engineers or Leads."
+ASSIGN_OTHERS_MESSAGE = "Only leads can assign errors to someone else."
+
+
+def _group_names(user: User) -> frozenset[str]:
+    # Cached on the instance: a page asks several times per request, and request.user
+    # is a fresh instance per request, so a role change shows up on the next request.
+    cached = getattr(user, "_tracking_role_groups", None)
+    if cached is None:
+        cached = frozenset(user.groups.filter(name__in=ROLE_GROUPS).values_list("name", flat=True))
+        user._tracking_role_groups = cached
+    return cached
+
+
+def forget_roles(user: User) -> None:
+    """Drop the role cache of `user`, after its groups changed."""
+    user._tracking_role_groups = None
+
+
+def _is_active_user(user: User | None) -> bool:
+    return bool(user is not None and user.is_authenticated and user.is_active)
+
+
+def is_admin(user: User | None) -> bool:
+    return _is_active_user(user) and user.is_staff
+
+
+def is_lead(user: User | None) -> bool:
+    return _is_active_user(user) and LEADS in _group_names(user)
+
+
+def is_engineer(user: User | None) -> bool:
+    return _is_active_user(user) and ENGINEERS in _group_names(user)
+
+
+def has_lead_powers(user: User | None) -> bool:
+    return is_lead(user) or is_admin(user)
+
+
+def has_role(user: User | None) -> bool:
+    return is_admin(user) or is_lead(user) or is_engineer(user)
+
+
+def require_role(user: User | None) -> None:
+    if not has_role(user):
+        raise Forbidden(NO_ROLE_MESSAGE)
+
+
+def require_may_assign(user: User, *, assignee_id: object) -> None:
+    """Assigning someone other than yourself takes a lead."""
+    if str(assignee_id) != str(user.pk) and not has_lead_powers(user):
+        raise Forbidden(ASSIGN_OTHERS_MESSAGE)
+
+
+def assignable_users() -> QuerySet[User]:
+    """Active engineers, leads and admins: who can be assigned or escalated to.
+
+    Admins have a lead's powers, taking work included: a small team's admin is often
+    its lead too, and "My work" would otherwise be a dead end for them.
+    """
+    return (
+        User.objects.filter(Q(groups__name__in=ROLE_GROUPS) | Q(is_staff=True), is_active=True)
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+
+
+def assignee_choices(user: User) -> QuerySet[User]:
+    """Whom `user` may assign: anyone assignable for lead powers, else only themselves."""
+    if has_lead_powers(user):
+        return assignable_users()
+    if is_engineer(user):
+        return assignable_users().filter(pk=user.pk)
+    return User.objects.none()
+
+
+def escalation_targets(user: User) -> QuerySet[User]:
+    if not has_role(user):
+        return User.objects.none()
+    return assignable_users().exclude(pk=user.pk)
+
+
+def is_assignable(user: User) -> bool:
+    """Read from the database, not the instance, so a just-deactivated user is refused."""
+    return assignable_users().filter(pk=user.pk).exists()

@@ -1,0 +1,81 @@
+"""The one copy of every limit and input rule of the workflow, with its message.
+
+The verbs call these on the locked rows; the forms' clean_* call the same functions
+(turning Refused into a field error), so a person sees the same words before and
+after the form.
+"""
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from tracking.models import Error, ErrorStatus, ResolutionType
+from tracking.workflow.exceptions import Refused
+
+# The database's limits on the workflow's texts.
+NOTES_MAX = 2000
+REASON_MAX = 1000
+RESOLUTION_TEXT_MAX = 2000
+SIMILARITY_REASON_MAX = 1000
+
+
+def text(
+    value: str | None, *, limit: int, field: str, label: str, required: bool = False
+) -> str | None:
+    """Strip; blank becomes None (or a refusal when required); enforce the DB limit."""
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise Refused(f"{label} is required.", field=field)
+        return None
+    if len(value) > limit:
+        raise Refused(
+            f"{label} is too long ({len(value)} characters; at most {limit}).", field=field
+        )
+    return value
+
+
+def future_due_date(due_date: datetime | None) -> datetime | None:
+    """A due date, when given, is in the future."""
+    if due_date is None:
+        return None
+    if timezone.is_naive(due_date):
+        due_date = timezone.make_aware(due_date)
+    if due_date <= timezone.now():
+        raise Refused("The due date must be in the future.", field="due_date")
+    return due_date
+
+
+def steps_when_testing_required(
+    resolution_type: ResolutionType | None, steps_taken: str | None
+) -> None:
+    """A resolution type that requires testing needs the steps saying how."""
+    if resolution_type is not None and resolution_type.requires_testing and not steps_taken:
+        raise Refused(
+            f"“{resolution_type}” requires testing: say how the fix was tested.",
+            field="steps_taken",
+        )
+
+
+def duplicate_candidates(error: Error) -> QuerySet[Error]:
+    """Errors `error` may be marked a duplicate of: same project, not duplicates, not itself."""
+    return (
+        Error.objects.filter(project_id=error.project_id)
+        .exclude(status=ErrorStatus.DUPLICATE)
+        .exclude(pk=error.pk)
+        .order_by("-last_seen")
+    )
+
+
+def primary_for(duplicate: Error, primary: Error) -> None:
+    """`primary` may be what `duplicate` duplicates (read both fresh: they are locked)."""
+    if duplicate.pk == primary.pk:
+        raise Refused("An error cannot be a duplicate of itself.", field="primary")
+    if primary.project_id != duplicate.project_id:
+        raise Refused("The primary error must be in the same project.", field="primary")
+    if primary.status == ErrorStatus.DUPLICATE:
+        raise Refused(
+            "That error is itself a duplicate; choose the error it duplicates instead.",
+            field="primary",
+        )

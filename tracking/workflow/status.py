@@ -1,0 +1,120 @@
+"""resolve, reopen, ignore, unignore: the error's status.
+
+resolve takes an active resolution type, a description, and steps taken when the
+type requires testing. reopen: resolved -> unresolved; ignore: unresolved -> ignored;
+unignore ("stop ignoring"): ignored -> unresolved, the one way back for ignored.
+"""
+
+from django.db import transaction
+
+from tracking.models import ActivityVerb, Error, ErrorResolution, ErrorStatus, ResolutionType, User
+from tracking.services.activity import record_activity
+from tracking.workflow import policy, rows, rules
+from tracking.workflow.exceptions import Refused
+from tracking.workflow.transitions import Action
+
+
+@transaction.atomic
+def resolve(
+    *,
+    error: Error,
+    by: User,
+    resolution_type: ResolutionType | None,
+    description: str | None,
+    steps_taken: str | None = None,
+    prevention_measures: str | None = None,
+    requires_code_change: bool = False,
+    requires_documentation: bool = False,
+) -> ErrorResolution:
+    locked = rows.lock(error.pk)
+    policy.check(by, Action.RESOLVE, locked)
+    # Read from the database: an admin may have just deactivated it.
+    current_type = (
+        ResolutionType.objects.filter(pk=resolution_type.pk, is_active=True).first()
+        if resolution_type is not None
+        else None
+    )
+    if current_type is None:
+        raise Refused("Choose an active resolution type.", field="resolution_type")
+    description = rules.text(
+        description,
+        limit=rules.RESOLUTION_TEXT_MAX,
+        field="description",
+        label="A description",
+        required=True,
+    )
+    steps_taken = rules.text(
+        steps_taken, limit=rules.RESOLUTION_TEXT_MAX, field="steps_taken", label="Steps taken"
+    )
+    prevention_measures = rules.text(
+        prevention_measures,
+        limit=rules.RESOLUTION_TEXT_MAX,
+        field="prevention_measures",
+        label="Prevention measures",
+    )
+    rules.steps_when_testing_required(current_type, steps_taken)
+    rows.set_status(locked, ErrorStatus.RESOLVED)
+    resolution = ErrorResolution.objects.create(
+        error=locked,
+        resolved_by=by,
+        resolution_type=current_type,
+        resolution_description=description,
+        steps_taken=steps_taken,
+        prevention_measures=prevention_measures,
+        requires_code_change=bool(requires_code_change),
+        requires_documentation=bool(requires_documentation),
+    )
+    record_activity(
+        error=locked,
+        verb=ActivityVerb.RESOLVED,
+        actor=by,
+        details={
+            "resolution_id": str(resolution.pk),
+            "resolution_type": current_type.name,
+            "description": description,
+        },
+    )
+    rows.sync(error, locked)
+    return resolution
+
+
+def _change_status(*, error: Error, by: User, action: Action, status: str, verb: str) -> Error:
+    with transaction.atomic():
+        locked = rows.lock(error.pk)
+        policy.check(by, action, locked)
+        previous = locked.status
+        rows.set_status(locked, status)
+        record_activity(error=locked, verb=verb, actor=by, details={"from": previous})
+    rows.sync(error, locked)
+    return error
+
+
+def reopen(*, error: Error, by: User) -> Error:
+    """A resolved error back to unresolved (an ignored one: `unignore`)."""
+    return _change_status(
+        error=error,
+        by=by,
+        action=Action.REOPEN,
+        status=ErrorStatus.UNRESOLVED,
+        verb=ActivityVerb.REOPENED,
+    )
+
+
+def ignore(*, error: Error, by: User) -> Error:
+    return _change_status(
+        error=error,
+        by=by,
+        action=Action.IGNORE,
+        status=ErrorStatus.IGNORED,
+        verb=ActivityVerb.IGNORED,
+    )
+
+
+def unignore(*, error: Error, by: User) -> Error:
+    return _change_status(
+        error=error,
+        by=by,
+        action=Action.UNIGNORE,
+        status=ErrorStatus.UNRESOLVED,
+        verb=ActivityVerb.UNIGNORED,
+    )

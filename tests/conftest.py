@@ -2,7 +2,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from tests import factories
+from tests.helpers import factories
 from tracking.ingest.auth import forget_projects
 
 # Fixtures of the SDK-client and corpus tests (tests/ingest/, tests/browser/).

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from tests import factories
+from tests.helpers import factories
 from tracking.models import Project, ResolutionType
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
-from tests import factories
+from tests.helpers import factories
 from tracking.models import Project, ResolutionType
 
 pytestmark = pytest.mark.django_db

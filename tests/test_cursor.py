@@ -11,7 +11,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests import factories
+from tests.helpers import factories
 from tracking import selectors
 
 KEY_SETS = [option.keys for option in selectors.INBOX_SORTS.values()] + [("occurred_at", "id")]

@@ -5,7 +5,7 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
-from tests import factories
+from tests.helpers import factories
 from tracking.models import (
     Activity,
     Error,

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests import factories
+from tests.helpers import factories
 from tracking import selectors
 from tracking.filters import ErrorFilter
 from tracking.models import Error

@@ -9,7 +9,7 @@ from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 
-from tests.factories import ProjectFactory
+from tests.helpers.factories import ProjectFactory
 from tests.test_ingest_support import envelope_bytes, make_event
 from tracking.ingest.wsgi import with_ingest_fast_path
 from tracking.models import ErrorOccurrence, Project

@@ -13,7 +13,7 @@ from django.test import Client
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.factories import ProjectFactory
+from tests.helpers.factories import ProjectFactory
 from tests.test_ingest_support import (
     assert_consistent,
     compress,

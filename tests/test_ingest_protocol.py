@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.factories import EngineerFactory
+from tests.helpers.factories import EngineerFactory
 from tests.test_ingest_support import (
     envelope_bytes,
     make_event,

@@ -3,7 +3,7 @@
 import pytest
 import sentry_sdk
 
-from tests.factories import EngineerFactory, ProjectFactory
+from tests.helpers.factories import EngineerFactory, ProjectFactory
 from tests.test_ingest_support import assert_consistent
 from tracking.models import Activity, Error, ErrorDailyCount, ErrorOccurrence
 

@@ -10,7 +10,7 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from tests.factories import (
+from tests.helpers.factories import (
     EngineerFactory,
     ErrorAssignmentFactory,
     ErrorDuplicateFactory,

@@ -5,7 +5,7 @@ import time
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from tests import factories
+from tests.helpers import factories
 from tracking.models import (
     ErrorAssignment,
     ErrorDuplicate,

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from tests import factories
+from tests.helpers import factories
 from tracking import notifications, workflow
 from tracking.models import ErrorStatus
 from tracking.workflow import Refused

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tests import factories
+from tests.helpers import factories
 from tracking.models import Project, User
 from tracking.services import people
 from tracking.workflow import Forbidden, Refused, permissions

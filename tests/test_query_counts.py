@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from tests import factories
+from tests.helpers import factories
 from tracking import selectors
 from tracking.filters import ErrorFilter
 from tracking.models import Error

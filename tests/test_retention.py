@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.db.models import Sum
 from django.utils import timezone
 
-from tests import factories
+from tests.helpers import factories
 from tracking.models import Error, ErrorDailyCount, ErrorOccurrence, IngestedEvent
 from tracking.retention import parse_age
 

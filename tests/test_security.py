@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests import factories
+from tests.helpers import factories
 from tracking.ingest.parsing import build_event
 from tracking.models import Error
 from tracking.services.occurrences import record_occurrence

@@ -26,7 +26,7 @@ import sentry_sdk
 from django.db import connection
 
 from bench.server import free_port
-from tests.factories import ProjectFactory
+from tests.helpers.factories import ProjectFactory
 from tracking.models import ErrorOccurrence
 
 # The production layout runs on PostgreSQL (gunicorn pools sharing one database server).

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from tests import factories
+from tests.helpers import factories
 
 pytestmark = pytest.mark.django_db
 

@@ -40,7 +40,7 @@ CHROMIUM_ARGS = [
 SCREENSHOT_DIR = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
 DESKTOP = {"width": 1366, "height": 900}
 NARROW = {"width": 360, "height": 780}
-PASSWORD = "pass-word-123"  # tests.factories.UserFactory's password
+PASSWORD = "pass-word-123"  # tests.helpers.factories.UserFactory's password
 
 # Reports every CSP violation as a console error, which the page fixture collects.
 CSP_LISTENER = """

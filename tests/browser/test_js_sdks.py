@@ -6,8 +6,8 @@ from urllib.parse import quote, urlsplit
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests import factories
 from tests.browser.conftest import screenshot, sign_in
+from tests.helpers import factories
 from tracking.models import Error
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -8,8 +8,8 @@ import re
 import pytest
 from django.core import mail
 
-from tests import factories
 from tests.browser.conftest import screenshot, sign_in, wait_for_htmx
+from tests.helpers import factories
 from tracking.models import Error, ErrorStatus, User
 from tracking.workflow import permissions
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests import factories
 from tests.browser.conftest import PASSWORD, screenshot
+from tests.helpers import factories
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from tests import factories
 from tests.browser.conftest import (
     NARROW,
     horizontal_overflow,
@@ -16,6 +15,7 @@ from tests.browser.conftest import (
     sign_in,
     wait_for_htmx,
 )
+from tests.helpers import factories
 from tracking import selectors
 
 pytestmark = pytest.mark.browser

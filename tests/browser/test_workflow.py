@@ -12,8 +12,8 @@ import pytest
 import sentry_sdk
 from django.utils import timezone
 
-from tests import factories
 from tests.browser.conftest import screenshot, sign_in, wait_for_htmx
+from tests.helpers import factories
 from tracking.ingest import auth as ingest_auth
 from tracking.models import Error, ErrorAssignment, ErrorEscalation, ErrorStatus
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.factories import ProjectFactory
+from tests.helpers.factories import ProjectFactory
 from tracking.ingest import body as body_limits
 from tracking.models import Error, ErrorOccurrence
 

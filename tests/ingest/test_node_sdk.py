@@ -7,7 +7,7 @@ unhandled and throws an uncaught TypeError. Its transport streams every envelope
 
 import pytest
 
-from tests.factories import ProjectFactory
+from tests.helpers.factories import ProjectFactory
 from tracking.models import Error
 
 # The SDK sends its events in parallel; live_server's threads share the one connection of

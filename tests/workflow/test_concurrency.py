@@ -17,7 +17,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from tests import factories
+from tests.helpers import factories
 from tracking import workflow
 from tracking.models import (
     Activity,

@@ -13,7 +13,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.test_actions import (
+from tests.helpers.action_cases import (
     CASES_BY_NAME,
     World,
     action_url,

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests import factories
+from tests.helpers import factories
 from tracking import forms
 from tracking.models import (
     ErrorAssignment,

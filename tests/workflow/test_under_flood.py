@@ -16,7 +16,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, connections, transaction
 from django.test import Client
 
-from tests import factories
+from tests.helpers import factories
 from tests.test_ingest_support import assert_consistent, envelope_bytes, make_event, post
 from tracking import workflow
 from tracking.models import Error, ErrorAssignment, ErrorOccurrence, ErrorStatus

@@ -2,17 +2,14 @@
 
 Every action is posted twice over: by htmx (the action panel comes back with out-of-band
 copies of what changed) and as a plain form (redirect, message on the next page). The
-cases in ACTION_CASES are shared with the permission matrix (tests/test_permissions.py).
+cases in ACTION_CASES are shared with the permission matrix (tests/workflow/test_permissions.py).
 """
 
 from __future__ import annotations
 
 import html as html_lib
-import json
 import re
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,265 +20,33 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from tests import factories
+from tests.helpers import factories
+from tests.helpers.action_cases import (
+    ACTION_CASES,
+    _active_assignee,
+    _assign,
+    _resolve,
+    action_url,
+    actor_of,
+    client_for,
+    future_input,
+    htmx_post,
+    oob_ids,
+    set_status,
+    trigger_messages,
+)
 from tracking import workflow
 from tracking.models import (
     Activity,
     Error,
     ErrorAssignment,
-    ErrorDuplicate,
-    ErrorEscalation,
     ErrorResolution,
     ErrorStatus,
-    User,
 )
 
 pytestmark = pytest.mark.django_db
 
 ALL_SECTIONS = ("assignments", "escalations", "resolutions", "duplicates")
-
-
-# ---------------------------------------------------------------- shared set-up
-
-
-@dataclass
-class World:
-    """One error to act on, another in the same project, and people of every role."""
-
-    project: Any
-    error: Error
-    other: Error
-    engineer: User
-    other_engineer: User
-    lead: User
-    admin: User
-    nobody: User
-    fix_type: Any
-
-
-def make_world() -> World:
-    project = factories.ProjectFactory(name="Checkout", slug="checkout")
-    return World(
-        project=project,
-        error=factories.ErrorFactory(project=project, title="KeyError: 'sku'"),
-        other=factories.ErrorFactory(project=project, title="KeyError: 'sku' in cart"),
-        engineer=factories.EngineerFactory(username="engineer"),
-        other_engineer=factories.EngineerFactory(username="engineer2"),
-        lead=factories.LeadFactory(username="lead"),
-        admin=factories.AdminFactory(username="admin"),
-        nobody=factories.UserFactory(username="nobody"),
-        fix_type=factories.ResolutionTypeFactory(name="Code fix"),
-    )
-
-
-@pytest.fixture
-def world(db) -> World:
-    return make_world()
-
-
-def future_input(days: int = 2) -> str:
-    """What a datetime-local input posts."""
-    return (timezone.localtime() + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
-
-
-def set_status(error: Error, status: str) -> None:
-    Error.objects.filter(pk=error.pk).update(status=status)
-
-
-@dataclass
-class ActionCase:
-    """An action in a state where it applies: `prepare` sets the state up and returns
-    the POST data for `actor`; `succeeded` says whether the change happened."""
-
-    name: str
-    action: str
-    prepare: Callable[[World, User], dict[str, Any]]
-    succeeded: Callable[[World], bool]
-    changed: frozenset[str]
-
-
-def _assign(w: World, actor: User) -> dict[str, Any]:
-    return {"assignee": w.engineer.pk, "due_date": future_input(), "notes": "Have a look."}
-
-
-def _assigned_to(username: str) -> Callable[[World, User], dict[str, Any]]:
-    def prepare(w: World, actor: User) -> dict[str, Any]:
-        assignee = User.objects.get(username=username)
-        factories.ErrorAssignmentFactory(error=w.error, assigned_to=assignee, assigned_by=w.lead)
-        return {}
-
-    return prepare
-
-
-def _escalate(w: World, actor: User) -> dict[str, Any]:
-    target = w.engineer if actor.pk == w.lead.pk else w.lead
-    return {"escalated_to": target.pk, "level": "high", "reason": "Needs the billing owner."}
-
-
-def _escalated_to_lead(w: World, actor: User) -> dict[str, Any]:
-    escalation = factories.ErrorEscalationFactory(
-        error=w.error, escalated_by=w.engineer, escalated_to=w.lead
-    )
-    return {"escalation": escalation.pk}
-
-
-def _resolve(w: World, actor: User) -> dict[str, Any]:
-    return {"resolution_type": w.fix_type.pk, "description": "Guarded the lookup."}
-
-
-def _with_status(status: str) -> Callable[[World, User], dict[str, Any]]:
-    def prepare(w: World, actor: User) -> dict[str, Any]:
-        set_status(w.error, status)
-        return {}
-
-    return prepare
-
-
-def _mark_duplicate(w: World, actor: User) -> dict[str, Any]:
-    return {"primary": w.other.pk, "similarity_reason": "Same stack trace."}
-
-
-def _marked_duplicate(w: World, actor: User) -> dict[str, Any]:
-    set_status(w.error, ErrorStatus.DUPLICATE)
-    factories.ErrorDuplicateFactory(primary_error=w.other, duplicate_error=w.error)
-    return {}
-
-
-def _status_is(status: str) -> Callable[[World], bool]:
-    return lambda w: Error.objects.get(pk=w.error.pk).status == status
-
-
-def _active_assignee(w: World) -> User | None:
-    active = ErrorAssignment.objects.filter(error=w.error, is_active=True).first()
-    return active.assigned_to if active else None
-
-
-ACTION_CASES = [
-    ActionCase(
-        "assign",
-        "assign",
-        _assign,
-        lambda w: _active_assignee(w) == w.engineer,
-        frozenset({"assignments"}),
-    ),
-    ActionCase(
-        "take",
-        "take",
-        lambda w, actor: {},
-        lambda w: _active_assignee(w) is not None,
-        frozenset({"assignments"}),
-    ),
-    ActionCase(
-        "unassign_own",
-        "unassign",
-        _assigned_to("engineer"),
-        lambda w: _active_assignee(w) is None,
-        frozenset({"assignments"}),
-    ),
-    ActionCase(
-        "unassign_someone_elses",
-        "unassign",
-        _assigned_to("engineer2"),
-        lambda w: _active_assignee(w) is None,
-        frozenset({"assignments"}),
-    ),
-    ActionCase(
-        "escalate",
-        "escalate",
-        _escalate,
-        lambda w: ErrorEscalation.objects.filter(error=w.error).exists(),
-        frozenset({"escalations"}),
-    ),
-    ActionCase(
-        "acknowledge",
-        "acknowledge",
-        _escalated_to_lead,
-        lambda w: ErrorEscalation.objects.filter(
-            error=w.error, acknowledged_at__isnull=False
-        ).exists(),
-        frozenset({"escalations"}),
-    ),
-    ActionCase(
-        "resolve",
-        "resolve",
-        _resolve,
-        lambda w: (
-            ErrorResolution.objects.filter(error=w.error).exists()
-            and _status_is(ErrorStatus.RESOLVED)(w)
-        ),
-        frozenset({"resolutions"}),
-    ),
-    ActionCase(
-        "reopen",
-        "reopen",
-        _with_status(ErrorStatus.RESOLVED),
-        _status_is(ErrorStatus.UNRESOLVED),
-        frozenset(),
-    ),
-    ActionCase(
-        "ignore",
-        "ignore",
-        lambda w, actor: {},
-        _status_is(ErrorStatus.IGNORED),
-        frozenset(),
-    ),
-    ActionCase(
-        "unignore",
-        "unignore",
-        _with_status(ErrorStatus.IGNORED),
-        _status_is(ErrorStatus.UNRESOLVED),
-        frozenset(),
-    ),
-    ActionCase(
-        "mark_duplicate",
-        "mark_duplicate",
-        _mark_duplicate,
-        lambda w: ErrorDuplicate.objects.filter(
-            primary_error=w.other, duplicate_error=w.error
-        ).exists(),
-        frozenset({"duplicates", "assignments"}),
-    ),
-    ActionCase(
-        "unmark_duplicate",
-        "unmark_duplicate",
-        _marked_duplicate,
-        _status_is(ErrorStatus.UNRESOLVED),
-        frozenset({"duplicates"}),
-    ),
-]
-CASES_BY_NAME = {case.name: case for case in ACTION_CASES}
-
-
-def action_url(error: Error, action: str) -> str:
-    return reverse("error_action", args=[error.pk, action])
-
-
-def client_for(user: User | None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
-def htmx_post(client: Client, url: str, data: dict[str, Any]) -> Any:
-    return client.post(url, data, headers={"HX-Request": "true", "HX-Target": "actions"})
-
-
-def trigger_messages(response) -> list[str]:
-    trigger = json.loads(response.headers.get("HX-Trigger", "{}"))
-    return [item["message"] for item in trigger.get("messages", {}).get("items", [])]
-
-
-def oob_ids(html: str) -> set[str]:
-    return set(re.findall(r'id="([\w-]+)" hx-swap-oob="true"', html))
-
-
-# A lead can take every action in ACTION_CASES except those that depend on who they are.
-ACTOR_FOR = {"unassign_own": "engineer", "take": "engineer"}
-
-
-def actor_of(w: World, case: ActionCase) -> User:
-    return getattr(w, ACTOR_FOR.get(case.name, "lead"))
 
 
 # ---------------------------------------------------------------- what the panel offers

@@ -1,4 +1,4 @@
-"""Page views. Thin: selectors read, services write (through tracking.forms), templates render.
+"""Page views. Thin: selectors read, the workflow writes (through tracking.forms), templates render.
 
 A page answers an htmx request that targets one of its partials with just that
 partial (`"page.html#name"`), and anything else (a plain request, a reload, htmx
@@ -133,7 +133,7 @@ def _bulk_forms(
 
     Each form gets its own id prefix: the bar shows assign and resolve fields together.
     `people` are the filter's assignee choices, reused so the bar costs no extra query for
-    them; validation still runs against the form's own queryset.
+    them; validation still runs in the form (and the policy).
     """
     forms: dict[str, BulkForm] = {
         "assign": BulkAssignForm(user=user, auto_id="bulk-assign-%s", label_suffix=""),
@@ -448,7 +448,7 @@ def _action_forms(
 def _share_people_choices(forms: dict[str, WorkflowForm], user: Any) -> None:
     """Render the assign and escalate selects from one query of the people who can be
     assigned, instead of one (or two) per select. Validation still runs against each
-    form's own queryset, so what is accepted does not change."""
+    form's own field (and the policy), so what is accepted does not change."""
     people_fields = [
         (form.fields[name], exclude_self)
         for action, name, exclude_self in (

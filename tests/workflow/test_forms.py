@@ -29,7 +29,7 @@ def choice_values(form, name: str) -> set[str]:
     return {str(value) for value, _ in form.fields[name].widget.choices if value != ""}
 
 
-class TestAddDomainError:
+class TestAddRefusal:
     def test_known_field_gets_the_message(self, lead, error):
         form = forms.EscalateForm(data={}, error=error, user=lead)
         form.is_valid()

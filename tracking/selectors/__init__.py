@@ -37,6 +37,7 @@ from tracking.selectors.error_page import (
     assignments_for,
     duplicates_for,
     error_for_page,
+    error_or_404,
     escalations_for,
     occurrences_page,
     parse_tag_filter,
@@ -60,13 +61,21 @@ from tracking.selectors.inbox import (
     INBOX_PAGE_SIZE,
     INBOX_SORTS,
     SortOption,
+    active_projects,
+    any_errors,
+    count_up_to,
     inbox_queryset,
     paginate_inbox,
     unacknowledged_escalation_exists,
 )
 from tracking.selectors.my_work_page import MY_WORK_LIMIT, MyWork, my_work
 from tracking.selectors.paging import KeysetPage, decode_cursor, encode_cursor, keyset_paginate
-from tracking.selectors.projects import projects_with_counts
+from tracking.selectors.projects import (
+    RECENT_OPEN_ERRORS,
+    project_or_404,
+    projects_with_counts,
+    recent_open_errors,
+)
 from tracking.selectors.series import SPARKLINE_DAYS, daily_series, series_days, utc_today
 
 __all__ = [
@@ -77,6 +86,7 @@ __all__ = [
     "INBOX_SORTS",
     "MY_WORK_LIMIT",
     "OCCURRENCE_PAGE_SIZE",
+    "RECENT_OPEN_ERRORS",
     "SPARKLINE_DAYS",
     "TIMELINE_LIMIT",
     "AffectedUsers",
@@ -100,14 +110,18 @@ __all__ = [
     "StackView",
     "ThreadView",
     "Trend",
+    "active_projects",
     "affected_users",
+    "any_errors",
     "assignments_for",
+    "count_up_to",
     "daily_series",
     "dashboard",
     "decode_cursor",
     "duplicates_for",
     "encode_cursor",
     "error_for_page",
+    "error_or_404",
     "escalations_for",
     "inbox_queryset",
     "keyset_paginate",
@@ -115,7 +129,9 @@ __all__ = [
     "occurrences_page",
     "paginate_inbox",
     "parse_tag_filter",
+    "project_or_404",
     "projects_with_counts",
+    "recent_open_errors",
     "resolutions_for",
     "resolve_times",
     "series_days",

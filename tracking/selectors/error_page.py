@@ -44,6 +44,11 @@ TIMELINE_LIMIT = 200
 AFFECTED_USERS_SCAN_LIMIT = 2_000
 
 
+def error_or_404(error_id: uuid.UUID) -> Error:
+    """The bare error, for the page's pieces that need none of the inbox annotations."""
+    return get_object_or_404(Error, pk=error_id)
+
+
 def error_for_page(error_id: uuid.UUID, *, now: datetime) -> Error:
     return get_object_or_404(inbox_queryset(now=now), pk=error_id)
 

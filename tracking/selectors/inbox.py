@@ -24,6 +24,7 @@ from tracking.models import (
     Error,
     ErrorEscalation,
     ErrorStatus,
+    Project,
     severity,
 )
 from tracking.selectors.paging import KeysetPage, keyset_paginate
@@ -105,3 +106,18 @@ def paginate_inbox(
     return keyset_paginate(
         queryset, keys=option.keys, after=after, before=before, page_size=page_size
     )
+
+
+def count_up_to(queryset: QuerySet, *, limit: int) -> int:
+    """The number of rows, counting no further than `limit` (cheap on any table)."""
+    return queryset.order_by().values("pk")[:limit].count()
+
+
+def any_errors() -> bool:
+    """Whether anything was ever ingested: an empty inbox says how to connect an SDK."""
+    return Error.objects.exists()
+
+
+def active_projects(*, limit: int) -> list[Project]:
+    """The first active projects by name, whose DSNs an empty inbox shows."""
+    return list(Project.objects.filter(is_active=True).order_by("name")[:limit])

@@ -64,10 +64,8 @@ def test_the_request_reads_query_headers_and_cookie_names_but_no_values(client, 
     view = ingested_view(client, project, "python_django_chained")
     request = view.request
     assert (request.method, request.url) == ("POST", "https://shop.example.com/cart/abc/checkout/")
-    assert view.request_method == "POST" and view.request_url == request.url
     assert request.query == [("coupon", "WINTER"), ("step", "2")]
     assert ("Host", "shop.example.com") in request.headers
-    assert view.request_headers == request.headers
     # Cookies by name only; the session's value never reaches the page objects.
     assert request.cookies == ["sessionid"]
     assert "s3cr3t-session" not in repr(view.request)

@@ -66,7 +66,6 @@ from tracking.selectors.inbox import (
     count_up_to,
     inbox_queryset,
     paginate_inbox,
-    unacknowledged_escalation_exists,
 )
 from tracking.selectors.my_work_page import MY_WORK_LIMIT, MyWork, my_work
 from tracking.selectors.paging import KeysetPage, decode_cursor, encode_cursor, keyset_paginate
@@ -137,6 +136,5 @@ __all__ = [
     "series_days",
     "tag_facets",
     "timeline_for",
-    "unacknowledged_escalation_exists",
     "utc_today",
 ]

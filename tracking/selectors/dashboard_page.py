@@ -54,7 +54,6 @@ class Bar:
     label: str
     value: float
     key: str = ""
-    display: str = ""
 
 
 @dataclass

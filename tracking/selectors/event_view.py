@@ -263,18 +263,6 @@ class OccurrenceView:
     def occurred_at(self) -> datetime:
         return self.occurrence.occurred_at
 
-    @property
-    def request_url(self) -> str:
-        return self.request.url if self.request else ""
-
-    @property
-    def request_method(self) -> str:
-        return self.request.method if self.request else ""
-
-    @property
-    def request_headers(self) -> list[tuple[str, str]]:
-        return self.request.headers if self.request else []
-
     @classmethod
     def from_occurrence(cls, occurrence: ErrorOccurrence) -> OccurrenceView:
         context = shape.upgrade(occurrence.occurrence_context)

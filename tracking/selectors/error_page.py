@@ -9,13 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import (
-    CharField,
-    Count,
-    Q,
-    QuerySet,
-    TextField,
-)
+from django.db.models import CharField, Count, Q, QuerySet, TextField
 from django.db.models.fields.json import KT, KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
 from django.shortcuts import get_object_or_404

@@ -13,9 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tracking.ingest import shape
-from tracking.models import (
-    ErrorOccurrence,
-)
+from tracking.models import ErrorOccurrence
 
 VALUE_PREVIEW = 300
 

@@ -5,18 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import (
-    Count,
-    F,
-    Sum,
-    Window,
-)
+from django.db.models import Count, F, Sum, Window
 from django.db.models.functions import RowNumber
 
-from tracking.models import (
-    Error,
-    ErrorTagValue,
-)
+from tracking.models import Error, ErrorTagValue
 
 
 @dataclass

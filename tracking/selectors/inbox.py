@@ -20,13 +20,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 
-from tracking.models import (
-    Error,
-    ErrorEscalation,
-    ErrorStatus,
-    Project,
-    severity,
-)
+from tracking.models import Error, ErrorEscalation, ErrorStatus, Project, severity
 from tracking.selectors.paging import KeysetPage, keyset_paginate
 
 INBOX_PAGE_SIZE = 50

@@ -13,11 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import (
-    F,
-    Lookup,
-    QuerySet,
-)
+from django.db.models import F, Lookup, QuerySet
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 _DATETIME_KEYS = {"last_seen", "first_seen", "occurred_at"}

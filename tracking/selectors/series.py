@@ -7,9 +7,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
-from tracking.models import (
-    ErrorDailyCount,
-)
+from tracking.models import ErrorDailyCount
 
 SPARKLINE_DAYS = 14
 

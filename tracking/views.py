@@ -30,7 +30,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.templatetags.static import static
 from django.urls import reverse
@@ -57,7 +57,6 @@ from tracking.models import (
     ActivityVerb,
     Error,
     ErrorStatus,
-    Project,
 )
 from tracking.people import project_settings_forms
 from tracking.workflow import Action, Forbidden, Refused, buttons, effects, permissions, policy
@@ -188,7 +187,7 @@ def _inbox_context(request: HttpRequest, params: QueryDict, *, inbox_url: str) -
     }
     if context["can_bulk"] and page.has_other_pages:
         # Bounded: "more than 1000" is all a person needs to know, and it stays cheap.
-        matching = filterset.qs.order_by().values("pk")[: BULK_MATCHING_MAX + 1].count()
+        matching = selectors.count_up_to(filterset.qs, limit=BULK_MATCHING_MAX + 1)
         context["matching_count"] = min(matching, BULK_MATCHING_MAX)
         context["matching_capped"] = matching > BULK_MATCHING_MAX
     if not page.rows:
@@ -232,8 +231,8 @@ def _without_empty(params: QueryDict) -> QueryDict:
 def _inbox_empty_state(request: HttpRequest, filterset: ErrorFilter) -> dict[str, Any]:
     """What to say when the table is empty: connect an SDK, or say what was searched
     and how to widen it (all statuses, without the other filters, without the search)."""
-    has_errors = Error.objects.exists()
-    projects = list(Project.objects.filter(is_active=True).order_by("name")[:3])
+    has_errors = selectors.any_errors()
+    projects = selectors.active_projects(limit=3)
     base_url = request.build_absolute_uri("/")
     data = filterset.form.cleaned_data if filterset.form.is_valid() else {}
     status = data.get("status") or ErrorStatus.UNRESOLVED
@@ -657,7 +656,7 @@ def error_page_context(
 def error_detail(request: HttpRequest, error_id: uuid.UUID) -> HttpResponse:
     target = htmx_target(request)
     if target == "duplicate-candidates":
-        error = get_object_or_404(Error, pk=error_id)
+        error = selectors.error_or_404(error_id)
         form = MarkDuplicateForm(
             initial={"q": request.GET.get("q", "")},
             error=error,
@@ -792,13 +791,11 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = get_object_or_404(Project, pk=project_id)
+    project = selectors.project_or_404(project_id)
     settings_form, rotate_form, saved = project_settings_forms(request, project)
     if saved is not None:
         return saved
-    recent_errors = list(
-        project.errors.filter(status=ErrorStatus.UNRESOLVED).order_by("-last_seen")[:10]
-    )
+    recent_errors = selectors.recent_open_errors(project)
     return render(
         request,
         "tracking/project_detail.html",

@@ -1,7 +1,7 @@
 """The one definition of what ingestion stores in ErrorOccurrence.occurrence_context.
 
 The parser (tracking.ingest.normalize) writes exactly these dicts and the error page
-(tracking.selectors) reads them; nothing else looks inside occurrence_context except
+(tracking.selectors.event_view) reads them; nothing else looks inside occurrence_context except
 the inbox's environment/release filters and the occurrence tag filter, which read the
 top-level `environment`, `release` and `tags` keys named here.
 

@@ -57,7 +57,7 @@ def ingest_real_event(client, project) -> Error:
 def test_real_sentry_sdk_event_reads_back_through_the_page_objects(client, project):
     error = ingest_real_event(client, project)
     assert error.title == "ValueError: order could not be paid"
-    assert error.culprit == "tests.ingest.test_event_view in submit_order"
+    assert error.culprit == "tests.selectors.test_error_page in submit_order"
     page = selectors.occurrences_page(error, after=None, before=None)
     (view,) = page.rows
     raised, cause = view.exceptions

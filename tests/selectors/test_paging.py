@@ -3,8 +3,11 @@ did not make means the first page), never a 500."""
 
 import base64
 import json
+import string
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import timezone as timezone_offset
 
 import pytest
 from django.utils import timezone
@@ -13,6 +16,8 @@ from hypothesis import strategies as st
 
 from tests.helpers import factories
 from tracking import selectors
+from tracking.models import Error
+from tracking.selectors import paging
 
 KEY_SETS = [option.keys for option in selectors.INBOX_SORTS.values()] + [("occurred_at", "id")]
 
@@ -39,9 +44,9 @@ def assert_well_typed(keys, decoded) -> None:
         return
     assert len(decoded) == len(keys)
     for key, value in zip(keys, decoded, strict=True):
-        if key in selectors._DATETIME_KEYS:
+        if key in paging._DATETIME_KEYS:
             assert isinstance(value, datetime) and value.utcoffset() is not None
-        elif key in selectors._INTEGER_KEYS:
+        elif key in paging._INTEGER_KEYS:
             assert type(value) is int and -(2**63) <= value < 2**63
         else:
             assert isinstance(value, uuid.UUID)
@@ -68,6 +73,84 @@ def test_a_cursor_we_made_round_trips(db):
         assert selectors.decode_cursor(option.keys, cursor) == [
             getattr(row, key) for key in option.keys
         ]
+
+
+@dataclass
+class Row:
+    last_seen: datetime
+    occurrence_count: int
+    id: uuid.UUID
+
+
+def test_the_codec_round_trips_each_key_type_and_reads_timestamps_as_utc():
+    moment = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=timezone_offset(timedelta(hours=2)))
+    row = Row(last_seen=moment, occurrence_count=2**62, id=uuid.uuid4())
+    keys = ("last_seen", "occurrence_count", "id")
+    cursor = selectors.encode_cursor(keys, row)
+    # A page link: URL-safe, no padding to escape.
+    assert set(cursor) <= set(string.ascii_letters + string.digits + "-_")
+    decoded = selectors.decode_cursor(keys, cursor)
+    assert decoded == [moment, 2**62, row.id]
+    assert decoded[0].utcoffset() == timedelta(0)
+
+
+def test_a_cursor_decodes_only_for_the_keys_it_was_made_for():
+    row = Row(last_seen=timezone.now(), occurrence_count=3, id=uuid.uuid4())
+    cursor = selectors.encode_cursor(("last_seen", "id"), row)
+    assert selectors.decode_cursor(("last_seen", "id"), cursor) is not None
+    # Another sort's keys: a different length or a different type, so the first page.
+    assert selectors.decode_cursor(("occurrence_count", "last_seen", "id"), cursor) is None
+    assert selectors.decode_cursor(("occurrence_count", "id"), cursor) is None
+
+
+@pytest.mark.parametrize("cursor", [None, "", "=", "===="])
+def test_no_cursor_is_the_first_page(cursor):
+    assert selectors.decode_cursor(("last_seen", "id"), cursor) is None
+
+
+def test_tampered_cursors_are_the_first_page():
+    keys = ("occurrence_count", "id")
+    row = Row(last_seen=timezone.now(), occurrence_count=7, id=uuid.uuid4())
+    cursor = selectors.encode_cursor(keys, row)
+    # Cut short, one character changed, or padded past what encode_cursor makes.
+    assert selectors.decode_cursor(keys, cursor[:-3]) is None
+    for position in range(len(cursor)):
+        flipped = (
+            cursor[:position] + ("A" if cursor[position] != "A" else "B") + cursor[position + 1 :]
+        )
+        assert_well_typed(keys, selectors.decode_cursor(keys, flipped))
+    assert selectors.decode_cursor(keys, cursor + "A" * paging.MAX_CURSOR_LENGTH) is None
+    # Right shape, wrong types: a float count, a bool count, a number for an id.
+    assert selectors.decode_cursor(keys, cursor_for([7.0, str(row.id)])) is None
+    assert selectors.decode_cursor(keys, cursor_for([True, str(row.id)])) is None
+    assert selectors.decode_cursor(keys, cursor_for([7, 7])) is None
+    assert selectors.decode_cursor(keys, cursor_for([7, "not-a-uuid"])) is None
+
+
+def test_a_timestamp_without_a_time_zone_is_refused():
+    keys = ("last_seen", "id")
+    assert (
+        selectors.decode_cursor(keys, cursor_for(["2026-01-01T00:00:00", str(uuid.uuid4())]))
+        is None
+    )
+    assert selectors.decode_cursor(keys, cursor_for([1767225600, str(uuid.uuid4())])) is None
+
+
+def test_keyset_pages_walk_forward_and_back_over_every_row(db, project):
+    errors = [factories.ErrorFactory(project=project) for _ in range(5)]
+    queryset = Error.objects.filter(project=project)
+    keys = ("last_seen", "id")
+    first = selectors.keyset_paginate(queryset, keys=keys, page_size=2)
+    assert first.previous_cursor is None and first.next_cursor
+    second = selectors.keyset_paginate(queryset, keys=keys, after=first.next_cursor, page_size=2)
+    third = selectors.keyset_paginate(queryset, keys=keys, after=second.next_cursor, page_size=2)
+    assert third.next_cursor is None and third.previous_cursor
+    walked = [row.pk for page in (first, second, third) for row in page.rows]
+    expected = [e.pk for e in sorted(errors, key=lambda e: (e.last_seen, e.pk), reverse=True)]
+    assert walked == expected
+    back = selectors.keyset_paginate(queryset, keys=keys, before=third.previous_cursor, page_size=2)
+    assert [row.pk for row in back.rows] == [row.pk for row in second.rows]
+    assert back.next_cursor and back.previous_cursor
 
 
 NASTY = [

@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -130,31 +129,6 @@ def test_maintenance_puts_back_stale_tasks_and_prunes_old_results(settings, data
     assert following.run_after > now
     tasks.schedule_maintenance(after=timedelta(0))
     assert DBTaskResult.objects.filter(task_path=tasks.maintain_tasks.module_path).count() == 1
-
-
-def test_health_reports_the_oldest_ready_tasks_age(settings, database_backend, client):
-    settings.TASK_QUEUE_MAX_AGE_SECONDS = 300
-    assert client.get(reverse("health")).json() == {
-        "status": "ok",
-        "database": "ok",
-        "tasks": {"oldest_ready_age_seconds": None, "max_age_seconds": 300, "late": False},
-    }
-    waiting = tasks.send_email.enqueue(**email())
-    tasks.send_email.using(run_after=timezone.now() + timedelta(hours=1)).enqueue(**email("k2"))
-    DBTaskResult.objects.filter(id=waiting.id).update(
-        enqueued_at=timezone.now() - timedelta(seconds=200)
-    )
-    body = client.get(reverse("health")).json()
-    assert body["status"] == "ok"
-    assert 200 <= body["tasks"]["oldest_ready_age_seconds"] < 260  # the deferred one waits
-
-    DBTaskResult.objects.filter(id=waiting.id).update(
-        enqueued_at=timezone.now() - timedelta(seconds=600)
-    )
-    response = client.get(reverse("health"))
-    assert response.status_code == 200  # the pages still work: see tracking/health.py
-    assert response.json()["status"] == "degraded"
-    assert response.json()["tasks"]["late"] is True
 
 
 # The real worker ---------------------------------------------------------------------

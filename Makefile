@@ -13,7 +13,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 SQLITE_PYTEST_ARGS ?= $(PYTEST_ARGS)
 BASE_PYTHON := $(shell (command -v pyenv >/dev/null && pyenv which python 2>/dev/null) || command -v python3.13 || command -v python3.12)
 
-.PHONY: help setup setup-app run test test-postgres test-sqlite lint format browser-deps haproxy js-deps postgres serve bench-ingest bench-pages load-fault
+.PHONY: help setup setup-app run worker test test-postgres test-sqlite lint format browser-deps haproxy js-deps postgres serve bench-ingest bench-pages load-fault
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -32,11 +32,15 @@ setup: $(UV)  ## create .venv and install the locked dependencies (app + dev too
 setup-app: $(UV)  ## create .venv and install the app's locked dependencies (no dev tools)
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --quiet --no-dev --inexact --python $(PY)
 
-run: setup-app  ## run the app on SQLite with demo data at http://127.0.0.1:8000
+# The web server and the worker (emails) together, from the Procfile; Ctrl-C stops both.
+run: setup-app  ## run the app and its worker on SQLite with demo data at http://127.0.0.1:8000
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_data
-	@echo "Open http://127.0.0.1:8000/ (Ctrl-C stops the server)"
-	$(PY) manage.py runserver 127.0.0.1:8000
+	@echo "Open http://127.0.0.1:$${RUN_PORT:-8000}/ (Ctrl-C stops the server and the worker)"
+	$(VENV)/bin/honcho start -f Procfile
+
+worker: setup-app  ## only the background worker (emails), on DATABASE_URL or the SQLite file
+	$(PY) manage.py worker
 
 postgres:  ## start the local PostgreSQL if nothing answers on 127.0.0.1:5432
 	@scripts/ensure-postgres

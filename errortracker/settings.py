@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "axes",
+    "django_tasks_db",
     "tracking",
 ]
 
@@ -208,6 +209,30 @@ if _email_backend == "smtp":
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "errortracker@localhost")
+
+# Background tasks (django.tasks with django-tasks-db): every email is a task in the
+# database, run by `manage.py worker` (README "The worker"). Tasks wait in the table
+# while no worker runs.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+# Sending an email is retried this many times, waiting EMAIL_RETRY_BACKOFF_SECONDS,
+# then twice that, and so on (the Tasks framework has no retries of its own).
+EMAIL_RETRY_ATTEMPTS = int(os.environ.get("EMAIL_RETRY_ATTEMPTS", "5"))
+EMAIL_RETRY_BACKOFF_SECONDS = int(os.environ.get("EMAIL_RETRY_BACKOFF_SECONDS", "30"))
+# A task still "running" after this long belongs to a worker that died: it is put back.
+# Far above the SMTP timeout (10 s), so a live worker's task is never taken from it.
+TASK_STALE_AFTER_SECONDS = int(os.environ.get("TASK_STALE_AFTER_SECONDS", "900"))
+# How often the maintenance task runs (stale tasks back, old results pruned).
+TASK_MAINTENANCE_INTERVAL_SECONDS = int(os.environ.get("TASK_MAINTENANCE_INTERVAL_SECONDS", "300"))
+# Finished task results are deleted after this many days.
+TASK_RESULT_RETENTION_DAYS = int(os.environ.get("TASK_RESULT_RETENTION_DAYS", "7"))
+# /health/ says "degraded" when the oldest ready task has waited longer than this.
+TASK_QUEUE_MAX_AGE_SECONDS = int(os.environ.get("TASK_QUEUE_MAX_AGE_SECONDS", "300"))
+
 # Absolute links in emails and DSNs are built from this when there is no request.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -44,6 +44,13 @@ def _forget_cached_projects():
 
 
 @pytest.fixture(autouse=True)
+def tasks_run_at_once(settings):
+    """Tasks run when enqueued (after commit), so tests read mail.outbox; the worker's
+    own tests (tests/test_tasks.py) put the database backend back and run real workers."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # PBKDF2 costs ~half a second per user on a small machine; tests don't need it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

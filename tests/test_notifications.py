@@ -157,6 +157,8 @@ def test_users_without_email_or_inactive_get_nothing(
         workflow.assign(error=error, assignee=no_email, by=lead)
         notifications.queue_email(
             to=factories.EngineerFactory(username="left", is_active=False),
+            reason="test",
+            about="nothing",
             subject="s",
             lines=[],
             error=error,

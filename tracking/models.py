@@ -589,3 +589,23 @@ class ErrorTagValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.error_id} {self.key}={self.value}: {self.count}"
+
+
+class SentNotification(models.Model):
+    """The idempotency key of every email the worker has begun to send.
+
+    A key (recipient + reason + object) is claimed in its own committed transaction
+    before the mail server is contacted, so a task that runs again (a worker killed
+    mid-send, a task put back) finds it and sends nothing: at most once per person,
+    reason and object. A send that fails with an error gives its key back to retry.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    claimed_at = models.DateTimeField(db_default=Now())
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "sent_notification"
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,7 +1,12 @@
-"""Email notifications, queued by the services and sent only after the change commits.
+"""Email notifications, queued by the services and sent by the worker after the change
+commits.
 
-A rolled-back change sends nothing. A failing mail server is logged, never turned into
-an error for the person who made the change (their change is already committed).
+Each email is a `tracking.tasks.send_email` task enqueued once the surrounding
+transaction commits: a rolled-back change sends nothing, and no request waits on a mail
+server. A failing mail server is retried by the task and logged, never turned into an
+error for the person who made the change (their change is already committed). Each email
+carries an idempotency key (recipient + reason + object): the same person never gets the
+same notification twice, even if its task runs again.
 
 Who hears about what:
 - the assignee, when someone else assigns them an error (taking it yourself is silent);
@@ -12,20 +17,17 @@ Who hears about what:
 Inactive users and users without an email address get nothing.
 """
 
-import logging
 import re
 import unicodedata
 from functools import partial
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from tracking.models import Error, ErrorAssignment, ErrorEscalation, User
-
-logger = logging.getLogger(__name__)
+from tracking.tasks import send_email
 
 
 def error_url(error: Error) -> str:
@@ -50,20 +52,28 @@ def single_line(text: str, *, limit: int = SUBJECT_MAX) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
 
 
-def _send(subject: str, body: str, recipient: str) -> None:
-    try:
-        send_mail(subject, body, None, [recipient], fail_silently=False)
-    except Exception:
-        logger.exception("could not send notification %r to %s", subject, recipient)
+def notification_key(*, to: User, reason: str, about: str) -> str:
+    """The idempotency key of one notification: who, why, and about what."""
+    return f"{reason}:{about}:user-{to.pk}"
 
 
-def queue_email(*, to: User, subject: str, lines: list[str], error: Error) -> None:
-    """Send `subject` to `to` once the surrounding transaction commits."""
+def queue_email(
+    *, to: User, reason: str, about: str, subject: str, lines: list[str], error: Error
+) -> None:
+    """Enqueue `subject` for `to` once the surrounding transaction commits; `reason` and
+    `about` (e.g. "assigned", "assignment-12") make its idempotency key."""
     if not to.email or not to.is_active:
         return
     body = "\n".join([*lines, "", f"Open the error: {error_url(error)}", ""])
-    subject = single_line(f"[Error tracker] {subject}")
-    transaction.on_commit(partial(_send, subject, body, to.email))
+    transaction.on_commit(
+        partial(
+            send_email.enqueue,
+            key=notification_key(to=to, reason=reason, about=about),
+            recipient=to.email,
+            subject=single_line(f"[Error tracker] {subject}"),
+            body=body,
+        )
+    )
 
 
 def _format_time(value) -> str:
@@ -89,6 +99,8 @@ def notify_assigned(assignment: ErrorAssignment) -> None:
         lines += ["", "Notes:", assignment.assignment_notes]
     queue_email(
         to=assignment.assigned_to,
+        reason="assigned",
+        about=f"assignment-{assignment.pk}",
         subject=f"Assigned to you: {error.title}",
         lines=lines,
         error=error,
@@ -108,6 +120,8 @@ def notify_taken_over(*, previous: ErrorAssignment, assignment: ErrorAssignment)
         lines.append(f"Due: {_format_time(assignment.due_date)}")
     queue_email(
         to=previous.assigned_to,
+        reason="taken-over",
+        about=f"assignment-{assignment.pk}",
         subject=f"Taken over by {assignment.assigned_to}: {error.title}",
         lines=lines,
         error=error,
@@ -120,7 +134,16 @@ def notify_regressed(error: Error, *, assignee: User) -> None:
     lines += _error_lines(error)
     if error.regressed_at:
         lines.append(f"Regressed: {_format_time(error.regressed_at)}")
-    queue_email(to=assignee, subject=f"Regressed: {error.title}", lines=lines, error=error)
+    # An error may regress many times: each regression is its own notification.
+    regressed = error.regressed_at.isoformat() if error.regressed_at else "unknown"
+    queue_email(
+        to=assignee,
+        reason="regressed",
+        about=f"error-{error.pk}-{regressed}",
+        subject=f"Regressed: {error.title}",
+        lines=lines,
+        error=error,
+    )
 
 
 def notify_escalated(escalation: ErrorEscalation) -> None:
@@ -138,6 +161,8 @@ def notify_escalated(escalation: ErrorEscalation) -> None:
     ]
     queue_email(
         to=escalation.escalated_to,
+        reason="escalated",
+        about=f"escalation-{escalation.pk}",
         subject=f"Escalated to you ({level}): {error.title}",
         lines=lines,
         error=error,
@@ -154,6 +179,8 @@ def notify_acknowledged(escalation: ErrorEscalation) -> None:
     ]
     queue_email(
         to=escalation.escalated_by,
+        reason="acknowledged",
+        about=f"escalation-{escalation.pk}",
         subject=f"Escalation acknowledged: {error.title}",
         lines=lines,
         error=error,

@@ -211,3 +211,27 @@ class ActivityAdmin(ReadOnlyAdmin):
 
 # ErrorDuplicate has a composite primary key, which Django admin cannot register;
 # duplicates are shown on the error page instead.
+
+
+class TeamMemberInline(admin.TabularInline):
+    model = models.TeamMember
+    extra = 0
+    autocomplete_fields = ("user",)
+    readonly_fields = ("added_at",)
+
+
+class TeamProjectInline(admin.TabularInline):
+    model = models.TeamProject
+    extra = 0
+    readonly_fields = ("added_at",)
+
+
+@admin.register(models.Team)
+class TeamAdmin(admin.ModelAdmin):
+    """The Teams page (/teams/) does the same through the services and says what a
+    removal strands; here rows change directly, and the lead's dashboard still finds
+    the stranded work (tracking.access.assignments_lost_access)."""
+
+    list_display = ("name", "created_at")
+    search_fields = ("name",)
+    inlines = (TeamMemberInline, TeamProjectInline)

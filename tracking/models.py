@@ -609,3 +609,68 @@ class SentNotification(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+# Teams and project access (tracking.access reads these; tracking.services.teams writes
+# them). A project with no team is open to every role; a project with teams is open to
+# their members only; admins see every project. Roles stay global.
+
+
+class Team(models.Model):
+    id = models.AutoField(primary_key=True)
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(db_default=Now())
+    members = models.ManyToManyField(User, through="TeamMember", related_name="teams")
+    projects = models.ManyToManyField(Project, through="TeamProject", related_name="teams")
+
+    class Meta:
+        db_table = "team"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMember(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    # db_index off on team: the unique (team, user) index leads with it.
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="memberships", db_index=False
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="team_memberships", db_index=False
+    )
+    added_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "team_member"
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="team_member_uniq"),
+        ]
+        # "Which teams is this person in": the first step of every scope check.
+        indexes = [models.Index(fields=["user", "team"], name="team_member_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.team_id}"
+
+
+class TeamProject(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="project_links", db_index=False
+    )
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="team_links", db_index=False
+    )
+    added_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "team_project"
+        constraints = [
+            models.UniqueConstraint(fields=["team", "project"], name="team_project_uniq"),
+        ]
+        # "Is this project guarded, and by which teams": the other step.
+        indexes = [models.Index(fields=["project", "team"], name="team_project_project")]
+
+    def __str__(self) -> str:
+        return f"{self.project_id} in {self.team_id}"

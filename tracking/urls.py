@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from tracking import people, views
+from tracking import people, teams, views
 from tracking.auth import ThrottledAuthenticationForm
 
 urlpatterns = [
@@ -26,6 +26,7 @@ urlpatterns = [
     path("projects/<int:project_id>/", views.project_detail, name="project_detail"),
     path("settings/", people.my_settings, name="my_settings"),
     path("people/", people.people_page, name="people"),
+    path("teams/", teams.teams_page, name="teams"),
     path(
         "invite/<uidb64>/<token>/",
         people.InviteAcceptView.as_view(),

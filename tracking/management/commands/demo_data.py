@@ -238,6 +238,7 @@ class Command(BaseCommand):
         types = self.ensure_resolution_types(users["admin"])
         errors = self.ingest_errors(projects)
         self.run_workflow(users, types, errors, projects)
+        self.ensure_teams(users, projects)
         self.print_summary(projects)
 
     # ------------------------------------------------------------------ reference data
@@ -537,3 +538,18 @@ class Command(BaseCommand):
             self.stdout.write(f"  {role:9} login: {username:10} password: {password}")
         for project in projects.values():
             self.stdout.write(f"  DSN of {project.name}: {project.dsn(base)}")
+
+    def ensure_teams(self, users: dict[str, User], projects: dict[str, Project]) -> None:
+        """Two teams, one project each: the engineers see only their own team's errors
+        (engineer2's assignment on Storefront shows as "assignee lost access"); the
+        lead is in both, the admin sees everything anyway."""
+        from tracking.models import Team, TeamMember, TeamProject
+
+        for name, project_key, members in (
+            ("Storefront team", "storefront", ("lead", "engineer")),
+            ("Payments team", "payments", ("lead", "engineer2")),
+        ):
+            team, _ = Team.objects.get_or_create(name=name)
+            TeamProject.objects.get_or_create(team=team, project=projects[project_key])
+            for username in members:
+                TeamMember.objects.get_or_create(team=team, user=users[username])

@@ -1,0 +1,145 @@
+"""Teams: creating them, and who and which projects are in them. Admins only.
+
+The scope these rows make is read in tracking.access; the rules of who may change them
+are here. Removing a member (or a project from a team) can leave work with someone who
+can no longer see it: the functions say what they stranded, and
+`access.assignments_lost_access` finds it again for the lead's dashboard.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+
+from tracking import access
+from tracking.models import (
+    ErrorAssignment,
+    ErrorEscalation,
+    Project,
+    Team,
+    TeamMember,
+    TeamProject,
+    User,
+)
+
+ADMINS_ONLY = "Only admins manage teams."
+NAME_MAX = Team._meta.get_field("name").max_length
+
+
+class TeamRefused(Exception):
+    """A team change that breaks a rule; the message is shown on the form.
+
+    (Mapped onto the workflow package's refusals when the two meet.)"""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class TeamForbidden(TeamRefused):
+    """The actor may not manage teams (views answer 403)."""
+
+
+@dataclass(frozen=True)
+class StrandedWork:
+    """What a removal left with people who can no longer see it."""
+
+    assignments: list[ErrorAssignment] = field(default_factory=list)
+    escalations: list[ErrorEscalation] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.assignments or self.escalations)
+
+
+def _check_admin(by: User) -> None:
+    if not access.sees_every_project(by):
+        raise TeamForbidden(ADMINS_ONLY)
+
+
+def _locked(team: Team) -> Team:
+    try:
+        return Team.objects.select_for_update().get(pk=team.pk)
+    except Team.DoesNotExist as exc:
+        raise TeamRefused("That team no longer exists.") from exc
+
+
+def _stranded(
+    *, users: list[User] | None = None, projects: list[int] | None = None
+) -> StrandedWork:
+    assignments = access.assignments_lost_access().select_related("error", "assigned_to")
+    escalations = access.escalations_lost_access().select_related("error", "escalated_to")
+    if users is not None:
+        assignments = assignments.filter(assigned_to__in=users)
+        escalations = escalations.filter(escalated_to__in=users)
+    if projects is not None:
+        assignments = assignments.filter(error__project_id__in=projects)
+        escalations = escalations.filter(error__project_id__in=projects)
+    return StrandedWork(assignments=list(assignments), escalations=list(escalations))
+
+
+def create_team(*, name: str, by: User) -> Team:
+    _check_admin(by)
+    name = " ".join(name.split())
+    if not name:
+        raise TeamRefused("Give the team a name.", field="name")
+    if len(name) > NAME_MAX:
+        raise TeamRefused(f"A team name has at most {NAME_MAX} characters.", field="name")
+    if Team.objects.filter(name__iexact=name).exists():
+        raise TeamRefused(f"There is already a team called {name}.", field="name")
+    try:
+        with transaction.atomic():
+            return Team.objects.create(name=name)
+    except IntegrityError as exc:  # the same name, created a moment ago
+        raise TeamRefused(f"There is already a team called {name}.", field="name") from exc
+
+
+@transaction.atomic
+def add_member(*, team: Team, user: User, by: User) -> None:
+    _check_admin(by)
+    team = _locked(team)
+    if not user.is_active:
+        raise TeamRefused(f"{user.display_name} cannot sign in; a team is for active people.")
+    _, created = TeamMember.objects.get_or_create(team=team, user=user)
+    if not created:
+        raise TeamRefused(f"{user.display_name} is already in {team.name}.")
+    access.forget(user)
+
+
+@transaction.atomic
+def remove_member(*, team: Team, user: User, by: User) -> StrandedWork:
+    """Take someone out of a team; returns the work on the team's projects they can no
+    longer see (still in another team of the project, or an admin: nothing stranded)."""
+    _check_admin(by)
+    team = _locked(team)
+    deleted, _ = TeamMember.objects.filter(team=team, user=user).delete()
+    if not deleted:
+        raise TeamRefused(f"{user.display_name} is not in {team.name}.")
+    access.forget(user)
+    project_ids = list(team.project_links.values_list("project_id", flat=True))
+    return _stranded(users=[user], projects=project_ids)
+
+
+@transaction.atomic
+def add_project(*, team: Team, project: Project, by: User) -> StrandedWork:
+    """Put a project in a team. A project that had no team was open to everyone: from
+    now on only the members of its teams see it, so this too can strand work."""
+    _check_admin(by)
+    team = _locked(team)
+    _, created = TeamProject.objects.get_or_create(team=team, project=project)
+    if not created:
+        raise TeamRefused(f"{project.name} is already in {team.name}.")
+    return _stranded(projects=[project.pk])
+
+
+@transaction.atomic
+def remove_project(*, team: Team, project: Project, by: User) -> StrandedWork:
+    """Take a project out of a team: the team's members lose it unless another team of
+    theirs has it; when it was its last team, the project is open to everyone again."""
+    _check_admin(by)
+    team = _locked(team)
+    deleted, _ = TeamProject.objects.filter(team=team, project=project).delete()
+    if not deleted:
+        raise TeamRefused(f"{project.name} is not in {team.name}.")
+    return _stranded(projects=[project.pk])

@@ -7,9 +7,9 @@ from django.test.utils import CaptureQueriesContext
 
 from tests import factories
 from tests.helpers.teams import ingest_error, team_with
-from tracking import access
+from tracking import access, workflow
 from tracking.models import Error, ErrorOccurrence, Project, User
-from tracking.services import teams, workflow
+from tracking.services import teams
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,8 @@ from django_tasks_db.models import DBTaskResult
 from tests import factories
 from tests.helpers.smtp import smtp_server
 from tests.helpers.worker import start_worker, wait_until
-from tracking import tasks
+from tracking import tasks, workflow
 from tracking.models import SentNotification
-from tracking.services import workflow
 
 pytestmark = pytest.mark.django_db
 

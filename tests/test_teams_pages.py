@@ -7,9 +7,8 @@ from django.urls import reverse
 
 from tests import factories
 from tests.helpers.teams import ingest_error, team_with
-from tracking import access
+from tracking import access, workflow
 from tracking.models import Team, TeamMember, TeamProject, User
-from tracking.services import workflow
 
 pytestmark = pytest.mark.django_db
 

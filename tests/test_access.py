@@ -5,7 +5,7 @@ from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 
-from tests import factories
+from tests.helpers import factories
 from tests.helpers.teams import ingest_error, team_with
 from tracking import access, workflow
 from tracking.models import Error, ErrorOccurrence, Project, User

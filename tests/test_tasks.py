@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from tests import factories
+from tests.helpers import factories
 from tests.helpers.smtp import smtp_server
 from tests.helpers.worker import start_worker, wait_until
 from tracking import tasks, workflow

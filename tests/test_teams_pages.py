@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests import factories
+from tests.helpers import factories
 from tests.helpers.teams import ingest_error, team_with
 from tracking import access, workflow
 from tracking.models import Team, TeamMember, TeamProject, User

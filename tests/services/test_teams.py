@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests import factories
+from tests.helpers import factories
 from tests.helpers.teams import team_with
 from tracking.models import Team, TeamMember, TeamProject
 from tracking.services import teams

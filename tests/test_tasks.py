@@ -165,10 +165,15 @@ def test_two_workers_at_once_run_each_task_once(database_backend, tmp_path):
         tasks.send_email.enqueue(**email(key=f"k{number}", to=f"person{number}@example.com"))
 
     with smtp_server() as mailbox:
+        # Each worker sends one email at a time: two sends waiting at the closed gate
+        # mean both workers hold a task at once, however the machine schedules them.
+        mailbox.close_gate()
         workers = [
             start_worker(mailbox=mailbox, log=tmp_path / f"worker{n}.log", batch=True)
             for n in range(2)
         ]
+        wait_until(lambda: mailbox.senders_waiting() == 2, timeout=WORKER_TIMEOUT, what="two sends")
+        mailbox.open_gate()
         for worker in workers:
             assert worker.wait(timeout=WORKER_TIMEOUT) == 0
 

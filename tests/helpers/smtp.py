@@ -24,9 +24,26 @@ class Mailbox:
     held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # While the gate is closed every message is taken and its "250" waits for the gate:
+    # senders pile up mid-send, so a test can see how many send at the same time.
+    gate: threading.Event = field(default_factory=threading.Event)
+    waiting: int = 0
+
+    def __post_init__(self) -> None:
+        self.gate.set()
 
     def hold(self) -> None:
         self.holding.set()
+
+    def close_gate(self) -> None:
+        self.gate.clear()
+
+    def open_gate(self) -> None:
+        self.gate.set()
+
+    def senders_waiting(self) -> int:
+        with self.lock:
+            return self.waiting
 
     def recipients(self) -> list[str]:
         with self.lock:
@@ -59,6 +76,12 @@ def _handler(mailbox: Mailbox) -> type[socketserver.StreamRequestHandler]:
                         mailbox.held.set()
                         mailbox.release.wait(timeout=60)
                         return  # the connection drops without a reply
+                    if not mailbox.gate.is_set():
+                        with mailbox.lock:
+                            mailbox.waiting += 1
+                        mailbox.gate.wait(timeout=60)
+                        with mailbox.lock:
+                            mailbox.waiting -= 1
                     self.reply("250 queued")
                 elif command == "QUIT":
                     self.reply("221 bye")
@@ -85,5 +108,6 @@ def smtp_server() -> Iterator[Mailbox]:
         yield mailbox
     finally:
         mailbox.release.set()
+        mailbox.gate.set()
         server.shutdown()
         server.server_close()

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.test_ingest_support import envelope_bytes, make_event, post
+from tests.helpers.ingest import envelope_bytes, make_event, post
 from tracking.models import ErrorOccurrence, ErrorTagValue
 from tracking.services.retention import purge_occurrences
 

@@ -66,7 +66,7 @@ def test_bad_age_is_a_clear_error():
 
 
 def test_purge_takes_out_only_the_rollup_rows_it_decremented(client, project):
-    from tests.test_ingest_support import envelope_bytes, make_event, post
+    from tests.helpers.ingest import envelope_bytes, make_event, post
     from tracking.models import ErrorTagValue
     from tracking.services.retention import purge_occurrences
 

@@ -51,9 +51,11 @@ browser-deps:  ## Debian's Chromium for the browser tests (apt), when missing
 haproxy:  ## Debian's HAProxy, the front of `make serve` (apt), when missing
 	@scripts/ensure-haproxy
 
-lint: setup  ## ruff check, ruff format --check, makemigrations --check
+lint: setup  ## ruff check, ruff format --check, import cycles, makemigrations --check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) scripts/check-import-cycles
 	$(PY) manage.py makemigrations --check --dry-run
 
 format: setup  ## apply ruff's fixes and formatting

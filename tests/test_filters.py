@@ -273,7 +273,7 @@ def test_search_by_email_matches_errors_of_that_account(engineer_client, project
 
 
 def test_an_event_id_opens_its_error(client, engineer_client, project):
-    from tests.test_ingest_support import envelope_bytes, make_event, post
+    from tests.helpers.ingest import envelope_bytes, make_event, post
 
     event = make_event(exc_type="PaymentError", value="card declined")
     assert post(client, project, envelope_bytes(event)).status_code == 200

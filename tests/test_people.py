@@ -191,7 +191,7 @@ def test_project_changes_say_they_reach_ingestion_within_the_key_cache_time(
 ):
     # A save forgets the cached key only in the process that saved; the others keep it
     # for PROJECT_CACHE_SECONDS. So the pages promise "within N seconds", not "at once".
-    from tests.test_ingest_support import envelope_bytes, make_event, post
+    from tests.helpers.ingest import envelope_bytes, make_event, post
     from tracking.ingest import auth
 
     within = f"within {auth.PROJECT_CACHE_SECONDS:g} seconds"

@@ -4,7 +4,7 @@ The seed's six entities (resolution_type, error_assignment, error_resolution,
 error_occurrence, error_duplicate, error_escalation) mirror the ER diagram exactly:
 table and column names, nullability, database defaults, UNIQUE and length CHECKs.
 User, Project, Error, Activity and the ingestion helpers (IngestedEvent,
-ErrorDailyCount) are ours (DESIGN 4.2).
+ErrorDailyCount) are ours, added around the diagram.
 
 Only tracking.services writes the workflow tables; nothing here holds business rules.
 """
@@ -244,10 +244,6 @@ class Error(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    @property
-    def level_rank(self) -> int:
-        return LEVEL_RANK.get(self.level, 9)
-
 
 class ResolutionType(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -459,10 +455,6 @@ class ErrorEscalation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.error_id} escalated to {self.escalated_to_id} ({self.escalation_level})"
-
-    @property
-    def is_acknowledged(self) -> bool:
-        return self.acknowledged_at is not None
 
 
 class ActivityVerb(models.TextChoices):

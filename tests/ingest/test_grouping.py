@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.test_ingest_support import envelope_bytes, make_event, post
+from tests.helpers.ingest import envelope_bytes, make_event, post
 from tracking.ingest import grouping
 from tracking.models import CURRENT_GROUPING_VERSION, Error
 

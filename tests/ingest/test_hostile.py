@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.test_ingest_support import envelope_bytes, make_event, post
+from tests.helpers.ingest import envelope_bytes, make_event, post
 from tracking.models import Error
 
 pytestmark = pytest.mark.django_db

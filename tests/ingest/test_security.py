@@ -5,7 +5,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from tests.test_ingest_support import assert_consistent
+from tests.helpers.ingest import assert_consistent
 from tracking.ingest import security
 from tracking.models import Error, ErrorKind, ErrorOccurrence
 
@@ -102,7 +102,7 @@ def test_not_a_report_is_refused(client, project):
 
 def test_inbox_kind_filter_and_the_page(client, engineer_client, project):
     send(client, project, CSP_REPORT, "application/csp-report")
-    from tests.test_ingest_support import envelope_bytes, make_event, post
+    from tests.helpers.ingest import envelope_bytes, make_event, post
 
     post(client, project, envelope_bytes(make_event()))
     inbox = reverse("inbox")

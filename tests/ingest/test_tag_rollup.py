@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.test_ingest_support import envelope_bytes, make_event, post
+from tests.helpers.ingest import envelope_bytes, make_event, post
 from tracking.models import ErrorOccurrence, ErrorTagValue
-from tracking.retention import purge_occurrences
+from tracking.services.retention import purge_occurrences
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import pytest
 import sentry_sdk
 from django.urls import reverse
 
+from tests.helpers.ingest import envelope_bytes, make_event, post
 from tests.ingest.sdk_capture import capture
-from tests.test_ingest_support import envelope_bytes, make_event, post
 from tracking import selectors
 from tracking.models import Error, ErrorOccurrence, ErrorTagValue
 

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.test_ingest_support import envelope_bytes, make_event, post
+from tests.helpers.ingest import envelope_bytes, make_event, post
 from tracking import selectors
 from tracking.models import Error, ErrorTagValue
 

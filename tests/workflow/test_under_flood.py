@@ -17,7 +17,7 @@ from django.db import connection, connections, transaction
 from django.test import Client
 
 from tests.helpers import factories
-from tests.test_ingest_support import assert_consistent, envelope_bytes, make_event, post
+from tests.helpers.ingest import assert_consistent, envelope_bytes, make_event, post
 from tracking import workflow
 from tracking.models import Error, ErrorAssignment, ErrorOccurrence, ErrorStatus
 from tracking.workflow import permissions

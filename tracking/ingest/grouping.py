@@ -1,4 +1,4 @@
-"""Grouping: which Error an event belongs to (DESIGN 7).
+"""Grouping: which Error an event belongs to, and the rules that decide it.
 
 Version 2 (GROUPING_VERSION), in order:
 1. the event's own `fingerprint`, with "{{ default }}" standing for the default below;

@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tracking.ingest.shape import (
+    MAX_ITEMS,
+    MAX_TAG_LENGTH,
     SHAPE_VERSION,
     StoredBreadcrumb,
     StoredContext,
@@ -27,13 +29,13 @@ from tracking.ingest.shape import (
     StoredFrame,
     StoredRequest,
     StoredStack,
+    cookie_names,
+    redact_headers,
 )
 
 MAX_TAGS = 100
-MAX_TAG_LENGTH = 200
 MAX_STRING = 1024
 MAX_VAR_STRING = 256
-MAX_ITEMS = 50
 MAX_DEPTH = 6
 MAX_FRAMES_HEAD = 20
 MAX_FRAMES_TAIL = 30
@@ -74,7 +76,6 @@ DEBUG_ID = re.compile(
 PRINTF_PARAM = re.compile(r"%(?:\((\w+)\))?[-#0 +]*\d*(?:\.\d+)?([sdifrxXeEgGcuo%])")
 BRACE_PARAM = re.compile(r"\{(\w*)\}")
 FRAME_TEXT_KEYS = ("filename", "abs_path", "function", "package", "platform", "instruction_addr")
-SENSITIVE_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization", "x-api-key"})
 
 
 # -- type-checking accessors ------------------------------------------------------------
@@ -536,11 +537,7 @@ def _query(value: Any) -> list[list[str]]:
 
 def _cookie_names(value: Any) -> list[str]:
     if type(value) is str:
-        return [
-            part.split("=", 1)[0].strip()[:MAX_TAG_LENGTH]
-            for part in value.split(";")
-            if part.strip()
-        ][:MAX_ITEMS]
+        return cookie_names(value)
     return [key for key, _ in _pairs(value)]
 
 
@@ -554,23 +551,6 @@ def _body_summary(data: Any) -> str:
     if type(data) is str:
         return f"text, {len(data)} characters"
     return type(data).__name__
-
-
-def redact_headers(pairs: list[list[str]]) -> tuple[list[list[str]], list[str]]:
-    """Request headers as they may be shown: (headers, cookie names).
-
-    The one redaction rule, for what ingestion stores and for rows stored before it:
-    a Cookie header keeps only its cookie names, credentials read "[redacted]".
-    """
-    headers: list[list[str]] = []
-    cookies: list[str] = []
-    for name, value in pairs:
-        lowered = name.lower()
-        if lowered == "cookie":
-            cookies = cookies or _cookie_names(value)
-            continue
-        headers.append([name, "[redacted]" if lowered in SENSITIVE_HEADERS else value])
-    return headers, cookies
 
 
 def request_of(raw: Any) -> StoredRequest | None:

@@ -14,14 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from django.utils import timezone
 
-try:
-    import orjson
-except ImportError:  # optional: the standard library parses the same documents, slower
-    orjson = None
-
-from tracking.ingest import grouping, normalize
+from tracking.ingest import grouping, normalize, shape
 from tracking.ingest.body import EVENT_MAX_SIZE
 from tracking.ingest.errors import Rejected
 from tracking.ingest.normalize import MAX_DEPTH, MAX_ITEMS, _dict, _str, sanitize, trim
@@ -62,15 +58,13 @@ def _reject_constant(name: str) -> Any:
 
 
 def loads_object(data: bytes | bytearray, what: str) -> dict[str, Any]:
-    value = None
-    if orjson is not None:
-        try:
-            # Strict UTF-8 and no NaN/Infinity, like the fallback below. Anything it
-            # refuses (lone surrogates, numbers out of range) gets the standard
-            # library's answer, so the two parsers accept the same documents.
-            value = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            value = None
+    try:
+        # Strict UTF-8 and no NaN/Infinity, like the fallback below. Anything it
+        # refuses (lone surrogates, numbers out of range) gets the standard
+        # library's answer, so the two parsers accept the same documents.
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        value = None
     if value is not None:
         if not isinstance(value, dict):
             raise Rejected(400, f"{what} is not a JSON object")
@@ -212,6 +206,24 @@ def rollup_tags(
     if context["release"]:
         pairs.setdefault("release", context["release"])
     return tuple(sorted((key, value[:200]) for key, value in pairs.items() if value))
+
+
+def stored_rollup_tags(context: Any) -> tuple[tuple[str, str], ...] | None:
+    """The pairs rollup_tags counted for a stored context; None when none were counted.
+
+    Only contexts written in the current shape were counted at ingestion (rows from
+    before the rollup existed were never in it).
+    """
+    if not isinstance(context, dict) or context.get("v") != shape.SHAPE_VERSION:
+        return None
+    tags = context.get("tags") if isinstance(context.get("tags"), dict) else {}
+    contexts = context.get("contexts") if isinstance(context.get("contexts"), dict) else {}
+    parts = {
+        "tags": tags,
+        "environment": context.get("environment") or "",
+        "release": context.get("release") or "",
+    }
+    return rollup_tags(parts, normalize.context_tags(contexts, tags))
 
 
 def build_event(

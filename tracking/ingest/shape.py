@@ -21,6 +21,12 @@ from typing import Any, NotRequired, TypedDict
 
 SHAPE_VERSION = 2
 
+# Limits normalize applies to everything it stores; defined here because the header
+# redaction below, shared by ingestion and by upgrade(), cuts cookie names with them.
+MAX_TAG_LENGTH = 200
+MAX_ITEMS = 50
+SENSITIVE_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization", "x-api-key"})
+
 
 class StoredFrame(TypedDict, total=False):
     filename: str
@@ -173,6 +179,30 @@ def _pairs(value: Any) -> list[list[str]]:
     ]
 
 
+def redact_headers(pairs: list[list[str]]) -> tuple[list[list[str]], list[str]]:
+    """Request headers as they may be shown: (headers, cookie names).
+
+    The one redaction rule, for what ingestion stores and for rows stored before it:
+    a Cookie header keeps only its cookie names, credentials read "[redacted]".
+    """
+    headers: list[list[str]] = []
+    cookies: list[str] = []
+    for name, value in pairs:
+        lowered = name.lower()
+        if lowered == "cookie":
+            cookies = cookies or cookie_names(value)
+            continue
+        headers.append([name, "[redacted]" if lowered in SENSITIVE_HEADERS else value])
+    return headers, cookies
+
+
+def cookie_names(header: str) -> list[str]:
+    """The cookie names of a Cookie header, never their values."""
+    return [
+        part.split("=", 1)[0].strip()[:MAX_TAG_LENGTH] for part in header.split(";") if part.strip()
+    ][:MAX_ITEMS]
+
+
 def _legacy_exception(raw: Any) -> StoredException:
     data = _dict(raw)
     frames = data.get("frames")
@@ -229,9 +259,6 @@ def upgrade(context: Any) -> StoredContext:
         upgraded["message"] = {"template": str(text), "formatted": str(text)}
     request = _dict(data.get("request"))
     if request:
-        # Imported here: normalize builds on this module's types.
-        from tracking.ingest.normalize import redact_headers
-
         # Old rows were stored before headers were redacted: the same rule on reading.
         headers, cookies = redact_headers(_pairs(request.get("headers")))
         upgraded["request"] = {

@@ -50,10 +50,3 @@ def with_ingest_fast_path(site: WSGIApp) -> WSGIApp:
         return site(environ, start_response)
 
     return application
-
-
-def application_for_benchmark() -> WSGIApp:
-    """The site with the fast path, as errortracker.wsgi would build it."""
-    from errortracker.wsgi import application as site
-
-    return with_ingest_fast_path(site)

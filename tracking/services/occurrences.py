@@ -18,16 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import psycopg
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
-
-try:
-    import orjson
-except ImportError:  # optional: json.dumps writes the same text, slower
-    orjson = None
 
 from tracking import notifications
 from tracking.models import (
@@ -70,7 +66,8 @@ class IncomingEvent:
     tags: tuple[tuple[str, str], ...] = ()
     ip_address: str | None = None
     session_id: uuid.UUID | None = None
-    # The reported user's identifiers, matched against our users (DESIGN 4.2).
+    # The reported user's identifiers, matched against our users (User.id,
+    # email, username) so the event links to a known person.
     user_id: uuid.UUID | None = None
     user_email: str | None = None
     user_username: str | None = None
@@ -101,21 +98,16 @@ def record_occurrence(*, project: Project | int, event: IncomingEvent) -> Record
 
 
 def _context_json(event: IncomingEvent) -> str:
-    if orjson is not None:
-        try:
-            return orjson.dumps(event.context, default=str).decode()
-        except TypeError:
-            # Integers beyond 64 bits, non-string keys, lone surrogates: rare, and
-            # json.dumps below handles them.
-            pass
-    return json.dumps(event.context, separators=(",", ":"), ensure_ascii=False, default=str)
+    try:
+        return orjson.dumps(event.context, default=str).decode()
+    except TypeError:
+        # Integers beyond 64 bits, non-string keys, lone surrogates: rare, and
+        # json.dumps below handles them.
+        return json.dumps(event.context, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def _tags_json(event: IncomingEvent) -> str:
-    pairs = dict(event.tags)
-    if orjson is not None:
-        return orjson.dumps(pairs).decode()
-    return json.dumps(pairs, separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(dict(event.tags)).decode()
 
 
 def _user_table() -> str:
@@ -361,27 +353,75 @@ def _notify_regression(error_id: uuid.UUID) -> None:
     notifications.notify_regressed(assignment.error, assignee=assignment.assigned_to)
 
 
-def forget_tag_values(contexts: list[tuple[uuid.UUID, Any]]) -> None:
-    """Take deleted occurrences out of the tag rollup: (error id, stored context) each.
+@dataclass(frozen=True, slots=True)
+class ForgottenOccurrence:
+    id: uuid.UUID
+    error_id: uuid.UUID
+    occurred_at: datetime
+    # The pairs ingestion counted in the tag rollup for it; None for rows stored
+    # before the rollup existed, which were never counted.
+    tags: tuple[tuple[str, str], ...] | None
 
-    Only contexts written in the current shape were counted at ingestion (rows from
-    before the rollup existed were never in it), so only those are taken out.
+
+def forget_occurrences(*, occurrences: list[ForgottenOccurrence]) -> None:
+    """Delete these occurrences and take them out of every counter ingestion keeps.
+
+    The error's occurrence_count, the daily rollup and the tag-value rollup are
+    decreased by exactly what is deleted, so they keep matching what remains.
     """
-    from tracking.ingest import normalize, parsing, shape  # ingestion imports this module
+    ids = [occurrence.id for occurrence in occurrences]
+    IngestedEvent.objects.filter(occurrence_id__in=ids).delete()
+    ErrorOccurrence.objects.filter(id__in=ids).delete()
+    _decrement_errors(Counter(occurrence.error_id for occurrence in occurrences))
+    _decrement_days(
+        Counter((occurrence.error_id, occurrence.occurred_at.date()) for occurrence in occurrences)
+    )
+    _forget_tag_values(occurrences)
 
+
+def _decrement_errors(per_error: Counter) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE error SET occurrence_count = GREATEST(error.occurrence_count - d.n, 0)"
+                " FROM unnest(%s::uuid[], %s::bigint[]) AS d(id, n) WHERE error.id = d.id",
+                [list(per_error), list(per_error.values())],
+            )
+        return
+    for error_id, n in per_error.items():
+        Error.objects.filter(pk=error_id).update(occurrence_count=F("occurrence_count") - n)
+
+
+def _decrement_days(per_day: Counter[tuple[uuid.UUID, object]]) -> None:
+    if connection.vendor == "postgresql":
+        keys = list(per_day)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE error_daily_count SET count = error_daily_count.count - d.n"
+                " FROM unnest(%s::uuid[], %s::date[], %s::bigint[]) AS d(error_id, day, n)"
+                " WHERE error_daily_count.error_id = d.error_id AND error_daily_count.day = d.day",
+                [[k[0] for k in keys], [k[1] for k in keys], list(per_day.values())],
+            )
+            # Only the days just decremented, by primary key: no scan of the table.
+            cursor.execute(
+                "DELETE FROM error_daily_count"
+                " USING unnest(%s::uuid[], %s::date[]) AS d(error_id, day)"
+                " WHERE error_daily_count.error_id = d.error_id AND error_daily_count.day = d.day"
+                " AND error_daily_count.count <= 0",
+                [[k[0] for k in keys], [k[1] for k in keys]],
+            )
+        return
+    for (error_id, day), n in per_day.items():
+        row = ErrorDailyCount.objects.filter(error_id=error_id, day=day)
+        row.update(count=F("count") - n)
+        row.filter(count__lte=0).delete()
+
+
+def _forget_tag_values(occurrences: list[ForgottenOccurrence]) -> None:
     per_value: Counter[tuple[uuid.UUID, str, str]] = Counter()
-    for error_id, context in contexts:
-        if not isinstance(context, dict) or context.get("v") != shape.SHAPE_VERSION:
-            continue
-        tags = context.get("tags") if isinstance(context.get("tags"), dict) else {}
-        contexts_part = context.get("contexts") if isinstance(context.get("contexts"), dict) else {}
-        parts = {
-            "tags": tags,
-            "environment": context.get("environment") or "",
-            "release": context.get("release") or "",
-        }
-        for key, value in parsing.rollup_tags(parts, normalize.context_tags(contexts_part, tags)):
-            per_value[(error_id, key, value)] += 1
+    for occurrence in occurrences:
+        for key, value in occurrence.tags or ():
+            per_value[(occurrence.error_id, key, value)] += 1
     if not per_value:
         return
     # Only the rows just decremented can have reached zero: the delete looks up those

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from tracking.retention import parse_age, purge_occurrences
+from tracking.services.retention import parse_age, purge_occurrences
 
 
 class Command(BaseCommand):

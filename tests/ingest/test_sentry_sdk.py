@@ -4,7 +4,7 @@ import pytest
 import sentry_sdk
 
 from tests.helpers.factories import EngineerFactory, ProjectFactory
-from tests.test_ingest_support import assert_consistent
+from tests.helpers.ingest import assert_consistent
 from tracking.models import Activity, Error, ErrorDailyCount, ErrorOccurrence
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,7 +68,7 @@ def test_sentry_sdk_events_are_grouped_and_stored(live_server, algorithm):
     checkout_error = errors["RuntimeError"]
     assert checkout_error.title == "RuntimeError: checkout failed"
     assert checkout_error.occurrence_count == 2
-    assert checkout_error.culprit == "tests.test_ingest_sdk in checkout"
+    assert checkout_error.culprit == "tests.ingest.test_sentry_sdk in checkout"
     assert checkout_error.platform == "python"
     assert checkout_error.level == "error"
     assert len(checkout_error.fingerprint) == 64

@@ -17,7 +17,7 @@ from tests.helpers.factories import (
     ErrorFactory,
     ProjectFactory,
 )
-from tests.test_ingest_support import assert_consistent
+from tests.helpers.ingest import assert_consistent
 from tracking.models import Activity, Error, ErrorDailyCount, ErrorOccurrence, IngestedEvent
 from tracking.services import occurrences
 from tracking.services.occurrences import IncomingEvent, record_occurrence

@@ -1,53 +1,18 @@
-"""create_project, and the /api/ WSGI fast path."""
+"""The /api/ WSGI fast path (tracking.ingest.wsgi)."""
 
 import io
-from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 
 from tests.helpers.factories import ProjectFactory
-from tests.test_ingest_support import envelope_bytes, make_event
+from tests.helpers.ingest import envelope_bytes, make_event
 from tracking.ingest.wsgi import with_ingest_fast_path
-from tracking.models import ErrorOccurrence, Project
+from tracking.models import ErrorOccurrence
 
 pytestmark = pytest.mark.django_db
-
-
-def run_create_project(*args: str) -> str:
-    out = StringIO()
-    call_command("create_project", *args, stdout=out, stderr=StringIO())
-    return out.getvalue().strip()
-
-
-def test_create_project_prints_the_dsn_and_is_idempotent_by_slug(settings):
-    settings.SITE_URL = "https://errors.example.com"
-    dsn = run_create_project("Checkout Service")
-    project = Project.objects.get(slug="checkout-service")
-    assert dsn == f"https://{project.public_key}@errors.example.com/{project.pk}"
-    assert run_create_project("Checkout Service") == dsn
-    assert Project.objects.count() == 1
-
-
-def test_create_project_url_and_rate_limit_options():
-    dsn = run_create_project("Billing", "--url", "http://10.0.0.5:8000/", "--rate-limit", "600")
-    project = Project.objects.get(slug="billing")
-    assert dsn == f"http://{project.public_key}@10.0.0.5:8000/{project.pk}"
-    assert project.rate_limit_per_minute == 600
-    run_create_project("Billing", "--rate-limit", "0")
-    project.refresh_from_db()
-    assert project.rate_limit_per_minute == 0
-
-
-@pytest.mark.parametrize(
-    "args", [("---",), ("Shop", "--rate-limit", "-1"), ("Shop", "--url", "example.com")]
-)
-def test_create_project_refuses_bad_input(args):
-    with pytest.raises(CommandError):
-        run_create_project(*args)
 
 
 def call_wsgi(app, path: str, *, body: bytes = b"", query: str = "", host: str = "127.0.0.1"):

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tests.helpers.factories import EngineerFactory
-from tests.test_ingest_support import (
+from tests.helpers.ingest import (
     envelope_bytes,
     make_event,
     post,

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tests.helpers import factories
 from tracking.models import Error, ErrorDailyCount, ErrorOccurrence, IngestedEvent
-from tracking.retention import parse_age
+from tracking.services.retention import parse_age
 
 pytestmark = pytest.mark.django_db
 
@@ -66,9 +66,9 @@ def test_bad_age_is_a_clear_error():
 
 
 def test_purge_takes_out_only_the_rollup_rows_it_decremented(client, project):
-    from tests.test_ingest_support import envelope_bytes, make_event, post
+    from tests.helpers.ingest import envelope_bytes, make_event, post
     from tracking.models import ErrorTagValue
-    from tracking.retention import purge_occurrences
+    from tracking.services.retention import purge_occurrences
 
     now = timezone.now()
     for days, region in ((20, "eu"), (20, "us"), (1, "us")):

@@ -12,7 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.helpers import factories
-from tests.test_ingest_support import assert_consistent, compress, envelope_bytes, make_event, post
+from tests.helpers.ingest import assert_consistent, compress, envelope_bytes, make_event, post
 from tracking.ingest import auth, parsing
 from tracking.models import Error, ErrorOccurrence, IngestRateWindow
 

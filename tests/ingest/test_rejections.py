@@ -10,7 +10,7 @@ import zlib
 import brotli
 import pytest
 
-from tests.test_ingest_support import (
+from tests.helpers.ingest import (
     assert_consistent,
     envelope_bytes,
     make_event,

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers.factories import ProjectFactory
-from tests.test_ingest_support import (
+from tests.helpers.ingest import (
     assert_consistent,
     compress,
     make_event,

@@ -731,7 +731,9 @@ def error_action(request: HttpRequest, error_id: uuid.UUID, action: str) -> Http
     except ValueError:
         raise Http404("No such action.") from None
     if request.method == "GET":
-        # Where a refused form without JavaScript left the browser: back to the page.
+        # Where a refused form without JavaScript left the browser: back to the page
+        # (out of scope: 404 here too, like every URL of an error one cannot see).
+        selectors.error_or_404(error_id, user=request.user)
         return redirect(reverse("error_detail", args=[error_id]) + "#actions")
     error = selectors.error_for_page(error_id, now=timezone.now(), user=request.user)
     outcome = _run_action(request, action, error)
@@ -772,11 +774,22 @@ def my_work(request: HttpRequest) -> HttpResponse:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     stats = selectors.dashboard(now=timezone.now(), user=request.user)
+    lost_access: list[Any] = []
+    reassign_form = None
+    if permissions.has_lead_powers(request.user):
+        # Reassigned through the inbox's bulk assign: the same form, verb and refusals.
+        lost_access = selectors.lost_access_assignments(viewer=request.user)
+        if lost_access:
+            reassign_form = BulkAssignForm(
+                user=request.user, auto_id="lost-access-%s", label_suffix=""
+            )
     return render(
         request,
         "tracking/dashboard.html",
         {
             "stats": stats,
+            "lost_access": lost_access,
+            "reassign_form": reassign_form,
             "sparkline_days": selectors.SPARKLINE_DAYS,
             # The caption explains the arrow only when one is shown.
             "resolve_trends": any(

@@ -184,6 +184,22 @@ def dashboard(*, now: datetime, user: User | None, project_limit: int = 8) -> Da
     )
 
 
+# The "assignee lost access" panel lists at most this many assignments.
+LOST_ACCESS_LIMIT = 50
+
+
+def lost_access_assignments(
+    *, viewer: User | None, limit: int = LOST_ACCESS_LIMIT
+) -> list[ErrorAssignment]:
+    """Active assignments on projects `viewer` can see whose assignee no longer can (they
+    left its team, or a team was put on an open project): a lead reassigns them."""
+    return list(
+        access.assignments_lost_access(viewer=viewer)
+        .select_related("error__project", "assigned_to")
+        .order_by("assigned_to__username", "-created_at")[:limit]
+    )
+
+
 def resolve_times(
     *, now: datetime, user: User | None, period: timedelta = timedelta(days=30)
 ) -> list[ResolveTime]:

@@ -66,6 +66,16 @@ def _stranded(
     return StrandedWork(assignments=list(assignments), escalations=list(escalations))
 
 
+def reroute_stranded_escalations(stranded: StrandedWork) -> None:
+    """The hook for escalations to someone who can no longer see the project.
+
+    Issue 13 wants them to go to the next step of the error's escalation policy; until
+    policies exist this does nothing, and the escalations stay listed by
+    `access.escalations_lost_access` (and hidden from the person's My work). Called by
+    every change of teams that can strand work, inside its transaction.
+    """
+
+
 def create_team(*, name: str, by: User) -> Team:
     _check_admin(by)
     name = " ".join(name.split())
@@ -105,7 +115,9 @@ def remove_member(*, team: Team, user: User, by: User) -> StrandedWork:
         raise Refused(f"{user.display_name} is not in {team.name}.")
     access.forget(user)
     project_ids = list(team.project_links.values_list("project_id", flat=True))
-    return _stranded(users=[user], projects=project_ids)
+    stranded = _stranded(users=[user], projects=project_ids)
+    reroute_stranded_escalations(stranded)
+    return stranded
 
 
 @transaction.atomic
@@ -117,7 +129,9 @@ def add_project(*, team: Team, project: Project, by: User) -> StrandedWork:
     _, created = TeamProject.objects.get_or_create(team=team, project=project)
     if not created:
         raise Refused(f"{project.name} is already in {team.name}.")
-    return _stranded(projects=[project.pk])
+    stranded = _stranded(projects=[project.pk])
+    reroute_stranded_escalations(stranded)
+    return stranded
 
 
 @transaction.atomic
@@ -129,4 +143,6 @@ def remove_project(*, team: Team, project: Project, by: User) -> StrandedWork:
     deleted, _ = TeamProject.objects.filter(team=team, project=project).delete()
     if not deleted:
         raise Refused(f"{project.name} is not in {team.name}.")
-    return _stranded(projects=[project.pk])
+    stranded = _stranded(projects=[project.pk])
+    reroute_stranded_escalations(stranded)
+    return stranded

@@ -38,7 +38,7 @@ def _stranded_message(stranded: StrandedWork) -> str:
         parts.append(f"{len(stranded.escalations)} open escalation(s)")
     return (
         " and ".join(parts) + " now sit with someone who can no longer see the project;"
-        " reassign them."
+        " reassign them from the dashboard (Assignee lost access)."
     )
 
 

@@ -229,6 +229,16 @@ def test_lists_counts_and_charts_leave_out_project_b(world, theirs):
 # Who can be named -------------------------------------------------------------------
 
 
+def test_the_inbox_lists_only_the_people_of_ones_projects(world, payments):
+    outsider = payments.teams.get().members.get()
+    for person in (world.engineer, world.lead):
+        html = client_for(person).get(reverse("inbox")).content.decode()
+        assert f'value="{world.other_engineer.pk}"' in html
+        assert f'value="{outsider.pk}"' not in html
+    html = client_for(world.admin).get(reverse("inbox")).content.decode()
+    assert f'value="{outsider.pk}"' in html
+
+
 def test_assignees_and_escalation_targets_offered_are_the_projects_people(world, payments):
     outsider = payments.teams.get().members.get()
     html = client_for(world.lead).get(reverse("error_detail", args=[world.error.pk]))

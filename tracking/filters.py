@@ -185,7 +185,10 @@ class ErrorFilter(django_filters.FilterSet):
         # A cached callable: the people are queried once, and only when the form is used.
         @functools.cache
         def choices() -> list[tuple[str, str]]:
-            people = [(str(user.pk), user.choice_label) for user in permissions.assignable_users()]
+            people = [
+                (str(person.pk), person.choice_label)
+                for person in permissions.colleagues(self.user)
+            ]
             return [(ASSIGNEE_ME, "Me"), (ASSIGNEE_NONE, "Unassigned"), *people]
 
         return choices

@@ -83,6 +83,18 @@ def assignable_users(*, project_id: int | None = None) -> QuerySet[User]:
     return people.distinct().order_by("first_name", "last_name", "username")
 
 
+def colleagues(user: User | None) -> QuerySet[User]:
+    """Assignable people who can see at least one project `user` can see: the inbox's
+    people (its assignee filter and bulk bar), so no other team's names are listed."""
+    ids = access.visible_project_ids(user)
+    if ids is None:
+        return assignable_users()
+    seeing = Q(pk__in=[])
+    for project_id in sorted(ids):
+        seeing |= access.people_who_can_see(project_id)
+    return assignable_users().filter(seeing)
+
+
 def assignee_choices(user: User, *, project_id: int | None = None) -> QuerySet[User]:
     """Whom `user` may assign: anyone assignable for lead powers, else only themselves."""
     if has_lead_powers(user):

@@ -15,7 +15,9 @@
    files in a temporary directory.
 4. Requests each page --requests times over one keep-alive connection, one at a time,
    after a warm-up: the inbox with common filters, a deep inbox page (reached by
-   following the "Older" link), the busiest error's page, My work and the dashboard.
+   following the "Older" link), the busiest error's page, My work and the dashboard;
+   then, as an engineer in one team of five (each of five projects in its own team, set
+   up for the pass and removed after), the inbox, search, My work, dashboard, projects.
    Prints p50/p95 latency per page, and the queries each page runs (counted with the
    Django test client under CaptureQueriesContext, in this process).
 5. Prints EXPLAIN (ANALYZE, BUFFERS) of the inbox's row query for a few filters and
@@ -603,6 +605,54 @@ def explain_dashboard(client) -> None:
         print(f"\nEXPLAIN (ANALYZE, BUFFERS) dashboard: {sql[:160]}...\n{plan}")
 
 
+# -- a member of one team of five -------------------------------------------------------
+
+BENCH_TEAM_PREFIX = "bench team "
+BENCH_MEMBER = "bench-member"
+
+
+def member_of_one_team_of_five():
+    """Puts each of the first five projects in its own team and an engineer in the first:
+    the scope is then one project of five (`remove_bench_teams` undoes it). Returns a
+    test client signed in as that engineer."""
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from tracking.models import Project, Team, TeamMember, TeamProject, User
+    from tracking.workflow import permissions
+
+    remove_bench_teams()
+    member, _ = User.objects.get_or_create(username=BENCH_MEMBER, defaults={"is_active": True})
+    member.groups.add(Group.objects.get(name=permissions.ENGINEERS))
+    for index, project in enumerate(Project.objects.order_by("pk")[:5], start=1):
+        team = Team.objects.create(name=f"{BENCH_TEAM_PREFIX}{index}")
+        TeamProject.objects.create(team=team, project=project)
+        if index == 1:
+            TeamMember.objects.create(team=team, user=member)
+    client = Client()
+    client.force_login(member)
+    return client
+
+
+def remove_bench_teams() -> None:
+    from tracking.models import Team
+
+    Team.objects.filter(name__startswith=BENCH_TEAM_PREFIX).delete()
+
+
+def member_urls() -> list[tuple[str, str]]:
+    from django.urls import reverse
+
+    return [
+        ("member of 1 team of 5: inbox", "/"),
+        ("member of 1 team of 5: inbox, any status", "/?status=any"),
+        ("member of 1 team of 5: search", "/?q=timed+out"),
+        ("member of 1 team of 5: my work", reverse("my_work")),
+        ("member of 1 team of 5: dashboard", reverse("dashboard")),
+        ("member of 1 team of 5: projects", reverse("project_list")),
+    ]
+
+
 def run(bench: PagesBench, args: argparse.Namespace) -> None:
     bench.prepare_database()
     setup_django(bench.env)
@@ -627,6 +677,18 @@ def run(bench: PagesBench, args: argparse.Namespace) -> None:
         bench.start_server()
         print("idle:", flush=True)
         rows = measure_pages(bench, urls, session, counts)
+        print("a member of one team of five:", flush=True)
+        member_client = member_of_one_team_of_five()
+        try:
+            member_paths = member_urls()
+            member_counts = query_counts(member_client, member_paths)
+            rows += measure_pages(
+                bench, member_paths, member_client.cookies["sessionid"].value, member_counts
+            )
+            explain_inbox(member_client, ["/"])
+        finally:
+            remove_bench_teams()
+            connection.close()
         if flood is not None:
             alone = flood.run(None, seconds=args.flood_alone)
             print_flood_result("ingestion alone", alone)

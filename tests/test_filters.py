@@ -244,7 +244,7 @@ def test_resolved_or_ignored_work_is_never_overdue(engineer_client, engineer, pr
     assert titles(engineer_client, "overdue=on&status=any") == set()
     work = selectors.my_work(engineer, now=timezone.now())
     assert work.assignments == [] and work.assignments_total == 0
-    assert selectors.dashboard(now=timezone.now()).overdue_assignments == 0
+    assert selectors.dashboard(now=timezone.now(), user=engineer).overdue_assignments == 0
 
 
 # Search ------------------------------------------------------------------------------

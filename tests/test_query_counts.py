@@ -223,8 +223,8 @@ def test_my_work_query_count_is_the_same_at_5_and_50_rows_of_each_kind(
     add_my_work_rows(45, user=engineer, project=project)
     large, html = queries_for(engineer_client, url)
     assert large == small
-    # Session, user, assignments, escalations, regressions.
-    assert small <= 5
+    # Session, user, visible projects (the scope), assignments, escalations, regressions.
+    assert small <= 6
 
 
 def test_my_work_shows_the_most_urgent_rows_and_counts_them_all(engineer, project):
@@ -283,7 +283,7 @@ def test_dashboard_query_count_is_the_same_at_5_and_50_rows_of_each_kind(
     assert "Mean time to resolve" in html
 
 
-def test_dashboard_counts_are_right_after_narrowing_by_index(engineer, lead):
+def test_dashboard_counts_are_right_after_narrowing_by_index(engineer, lead, admin_user):
     # The error counts read only recent first sightings and regressions; the numbers
     # must still be those of the whole table.
     now = timezone.now()
@@ -296,7 +296,7 @@ def test_dashboard_counts_are_right_after_narrowing_by_index(engineer, lead):
     )
     factories.ErrorFactory(first_seen=now - timedelta(days=90), regressed_at=now - timedelta(30))
     factories.ErrorFactory(first_seen=now - timedelta(days=90), status="resolved", level="fatal")
-    stats = selectors.dashboard(now=now)
+    stats = selectors.dashboard(now=now, user=admin_user)
     assert (stats.new_today.current, stats.new_today.previous) == (1, 1)
     assert (stats.regressions_this_week.current, stats.regressions_this_week.previous) == (1, 1)
     assert stats.open_total == 5
@@ -353,7 +353,9 @@ def inbox_data(engineer, lead, project):
 @pytest.mark.parametrize(
     ("url", "index"),
     [
-        ("/", "error_status_last_seen"),
+        # The engineer sees one project: the scope's project_id = ... takes the
+        # (project, status, last_seen) index.
+        ("/", "error_proj_status_seen"),
         ("/?status=any", "error_last_seen"),
         ("/?status=any&sort=first_seen", "error_first_seen"),
         ("/?status=any&sort=count", "error_occurrence_count"),

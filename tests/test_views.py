@@ -213,12 +213,12 @@ def test_inbox_query_count_is_constant_as_rows_grow(
     _busy_errors(project, 5, engineer, lead)
     small = count_queries(engineer_client, "/")
     _busy_errors(project, 45, engineer, lead)
-    # Session, user, role groups, project choices, assignee choices, resolution types
-    # (bulk bar), rows, sparklines.
+    # Session, user, role groups, visible projects (the scope), project choices,
+    # assignee choices, resolution types (bulk bar), rows, sparklines.
     with django_assert_num_queries(small):
         response = engineer_client.get("/")
     assert len(row_titles(response)) == 50
-    assert small <= 8
+    assert small <= 9
 
     htmx_small = count_queries(engineer_client, "/?assignee=me", **HTMX_RESULTS)
     assert htmx_small <= small
@@ -490,7 +490,7 @@ def test_dashboard_numbers(engineer_client, engineer, lead, project):
     )
     factories.ErrorResolutionFactory(error=resolved, resolution_type=fixed_type, resolved_at=now)
 
-    stats = selectors.dashboard(now=now)
+    stats = selectors.dashboard(now=now, user=engineer)
     assert stats.open_total == 4
     assert {bar.key: bar.value for bar in stats.open_by_level}["fatal"] == 1
     assert stats.open_by_project[0].value == 4

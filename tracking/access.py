@@ -94,6 +94,12 @@ def _project_condition(user: User | None, field: str) -> Q:
     return Q(**{f"{field}__in": sorted(ids)})
 
 
+def rows_visible_to(user: User | None, *, project_field: str) -> Q:
+    """The scope on any table that reaches a project: `project_field` names the path
+    ("error__project_id" for assignments, escalations, resolutions, daily counts)."""
+    return _project_condition(user, project_field)
+
+
 def projects_visible_to(user: User | None) -> Q:
     """`Project.objects.filter(projects_visible_to(user))`."""
     return _project_condition(user, "pk")

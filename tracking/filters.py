@@ -15,7 +15,7 @@ from django.db.models.fields.json import KT
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
-from tracking import selectors
+from tracking import access, selectors
 from tracking.models import (
     Error,
     ErrorAssignment,
@@ -43,8 +43,9 @@ def search_terms(value: str) -> list[str]:
     return [phrase or word for phrase, word in TERM.findall(value or "") if (phrase or word)]
 
 
-def error_for_search(value: str) -> uuid.UUID | None:
-    """The error a search names by id: an event id (what an SDK logs), or the error's own id.
+def error_for_search(value: str, *, user: User | None) -> uuid.UUID | None:
+    """The error a search names by id: an event id (what an SDK logs), or the error's own
+    id, among the projects `user` can see (an id of another project finds nothing).
 
     Event ids are looked up per project in ingested_event's primary key (project,
     event_id): one index probe per project, however many events are stored.
@@ -54,11 +55,17 @@ def error_for_search(value: str) -> uuid.UUID | None:
         return None
     wanted = uuid.UUID(value)
     error_id = (
-        IngestedEvent.objects.filter(project_id__in=Project.objects.values("pk"), event_id=wanted)
+        IngestedEvent.objects.filter(
+            project_id__in=Project.objects.filter(access.projects_visible_to(user)).values("pk"),
+            event_id=wanted,
+        )
         .values_list("occurrence__error_id", flat=True)
         .first()
     )
-    if error_id is None and Error.objects.filter(pk=wanted).exists():
+    if (
+        error_id is None
+        and Error.objects.filter(access.errors_visible_to(user), pk=wanted).exists()
+    ):
         error_id = wanted
     return error_id
 
@@ -163,6 +170,10 @@ class ErrorFilter(django_filters.FilterSet):
         if not data.get("sort"):
             data["sort"] = selectors.DEFAULT_INBOX_SORT
         super().__init__(data, queryset, request=request, prefix=prefix)
+        # Only the projects this person can see are offered (and accepted).
+        self.filters["project"].queryset = Project.objects.filter(
+            access.projects_visible_to(self.user)
+        ).order_by("name")
         self.filters["assignee"].extra["choices"] = self._assignee_choices()
 
     @property
@@ -174,7 +185,10 @@ class ErrorFilter(django_filters.FilterSet):
         # A cached callable: the people are queried once, and only when the form is used.
         @functools.cache
         def choices() -> list[tuple[str, str]]:
-            people = [(str(user.pk), user.choice_label) for user in permissions.assignable_users()]
+            people = [
+                (str(person.pk), person.choice_label)
+                for person in permissions.colleagues(self.user)
+            ]
             return [(ASSIGNEE_ME, "Me"), (ASSIGNEE_NONE, "Unassigned"), *people]
 
         return choices

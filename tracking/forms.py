@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from tracking import workflow
+from tracking import access, workflow
 from tracking.models import (
     Error,
     ErrorAssignment,
@@ -129,15 +129,16 @@ class AssignmentFields(forms.Form):
         help_text="Optional; in the future.",
     )
 
-    def _limit_assignees(self, user: User) -> None:
+    def _limit_assignees(self, user: User, *, project_id: int | None = None) -> None:
         # The picker is read in the person's zone (TimezoneMiddleware): say which.
         self.fields["due_date"].help_text = (
             f"Optional; in the future. Your time zone: {timezone.get_current_timezone_name()} "
             "(change it in My settings)."
         )
         field = self.fields["assignee"]
-        # Validated against everyone assignable: the policy refuses a forged choice.
-        field.queryset = permissions.assignee_choices(user)
+        # Offered: who can see the error's project. Validated against everyone
+        # assignable: the policy and the verb refuse a forged choice.
+        field.queryset = permissions.assignee_choices(user, project_id=project_id)
         field.accepted = permissions.assignable_users()
         if not permissions.has_lead_powers(user):
             field.help_text = "Engineers can assign errors only to themselves."
@@ -153,7 +154,7 @@ class AssignmentFields(forms.Form):
 class AssignForm(WorkflowForm, AssignmentFields):
     def __init__(self, *args: Any, error: Error, user: User, **kwargs: Any) -> None:
         super().__init__(*args, error=error, user=user, **kwargs)
-        self._limit_assignees(user)
+        self._limit_assignees(user, project_id=error.project_id)
 
     def run_service(self) -> ErrorAssignment:
         data = self.cleaned_data
@@ -176,7 +177,7 @@ class EscalateForm(WorkflowForm):
         super().__init__(*args, error=error, user=user, **kwargs)
         field = self.fields["escalated_to"]
         # Validated against everyone assignable: the verb and the policy refuse the rest.
-        field.queryset = permissions.escalation_targets(user)
+        field.queryset = permissions.escalation_targets(user, project_id=error.project_id)
         field.accepted = permissions.assignable_users()
 
     def run_service(self) -> ErrorEscalation:
@@ -373,6 +374,8 @@ class BulkForm(ServiceForm):
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
+        # An error out of this person's scope is "not a valid choice", like an unknown id.
+        self.fields["error_ids"].queryset = Error.objects.filter(access.errors_visible_to(user))
 
     def clean(self) -> dict[str, Any]:
         # Forbidden, not a form error: a person who may not act is not asked to confirm.

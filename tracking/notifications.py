@@ -26,6 +26,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from tracking import access
 from tracking.models import Error, ErrorAssignment, ErrorEscalation, User
 from tracking.tasks import send_email
 
@@ -63,6 +64,9 @@ def queue_email(
     """Enqueue `subject` for `to` once the surrounding transaction commits; `reason` and
     `about` (e.g. "assigned", "assignment-12") make its idempotency key."""
     if not to.email or not to.is_active:
+        return
+    # Only to people who can see the error's project (they may have left its team).
+    if not access.members_of_project(error.project_id).filter(pk=to.pk).exists():
         return
     body = "\n".join([*lines, "", f"Open the error: {error_url(error)}", ""])
     transaction.on_commit(

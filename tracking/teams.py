@@ -8,8 +8,7 @@ page again with the message in place.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as Forbidden
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,7 +17,8 @@ from django.views.decorators.http import require_http_methods
 from tracking import access
 from tracking.models import Project, Team, User
 from tracking.services import teams
-from tracking.services.teams import StrandedWork, TeamForbidden, TeamRefused
+from tracking.services.teams import StrandedWork
+from tracking.workflow import Forbidden, Refused
 
 
 def _posted(model, request: HttpRequest, name: str):
@@ -38,7 +38,7 @@ def _stranded_message(stranded: StrandedWork) -> str:
         parts.append(f"{len(stranded.escalations)} open escalation(s)")
     return (
         " and ".join(parts) + " now sit with someone who can no longer see the project;"
-        " reassign them."
+        " reassign them from the dashboard (Assignee lost access)."
     )
 
 
@@ -75,15 +75,15 @@ def _apply(request: HttpRequest, which: str) -> str:
 @require_http_methods(["GET", "POST"])
 def teams_page(request: HttpRequest) -> HttpResponse:
     if not access.sees_every_project(request.user):
-        raise Forbidden(teams.ADMINS_ONLY)
-    refusal: TeamRefused | None = None
+        raise PermissionDenied(teams.ADMINS_ONLY)
+    refusal: Refused | None = None
     which = request.POST.get("form", "") if request.method == "POST" else ""
     if which:
         try:
             done = _apply(request, which)
-        except TeamForbidden as exc:
-            raise Forbidden(exc.message) from exc
-        except TeamRefused as exc:
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from exc
+        except Refused as exc:
             refusal = exc
         else:
             messages.success(request, done)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from tests.helpers import factories
 from tracking.models import (
+    Activity,
     Error,
     ErrorAssignment,
     ErrorDuplicate,
@@ -262,3 +263,25 @@ ACTOR_FOR = {"unassign_own": "engineer", "take": "engineer"}
 
 def actor_of(w: World, case: ActionCase) -> User:
     return getattr(w, ACTOR_FOR.get(case.name, "lead"))
+
+
+def snapshot() -> dict[str, list[tuple]]:
+    """Every row an action could change, as plain values."""
+    return {
+        "errors": sorted(Error.objects.values_list("pk", "status", "regressed_at")),
+        "assignments": sorted(
+            ErrorAssignment.objects.values_list(
+                "pk", "error_id", "assigned_to", "is_active", "due_date", "assignment_notes"
+            )
+        ),
+        "escalations": sorted(
+            ErrorEscalation.objects.values_list(
+                "pk", "escalated_to", "escalation_level", "acknowledged_at"
+            )
+        ),
+        "resolutions": sorted(ErrorResolution.objects.values_list("pk", "error_id")),
+        "duplicates": sorted(
+            ErrorDuplicate.objects.values_list("primary_error_id", "duplicate_error_id")
+        ),
+        "activities": sorted(Activity.objects.values_list("pk", "verb")),
+    }

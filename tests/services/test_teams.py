@@ -6,7 +6,7 @@ from tests.helpers import factories
 from tests.helpers.teams import team_with
 from tracking.models import Team, TeamMember, TeamProject
 from tracking.services import teams
-from tracking.services.teams import TeamForbidden, TeamRefused
+from tracking.workflow import Forbidden, Refused
 
 pytestmark = pytest.mark.django_db
 
@@ -14,12 +14,12 @@ pytestmark = pytest.mark.django_db
 def test_an_admin_creates_a_team_with_a_tidy_unique_name(admin_user):
     team = teams.create_team(name="  Payments   squad ", by=admin_user)
     assert team.name == "Payments squad"
-    with pytest.raises(TeamRefused, match="already a team called") as refused:
+    with pytest.raises(Refused, match="already a team called") as refused:
         teams.create_team(name="payments SQUAD", by=admin_user)
     assert refused.value.field == "name"
-    with pytest.raises(TeamRefused, match="Give the team a name"):
+    with pytest.raises(Refused, match="Give the team a name"):
         teams.create_team(name="   ", by=admin_user)
-    with pytest.raises(TeamRefused, match="at most 100"):
+    with pytest.raises(Refused, match="at most 100"):
         teams.create_team(name="x" * 101, by=admin_user)
     assert Team.objects.count() == 1
 
@@ -34,40 +34,40 @@ def test_only_admins_manage_teams(who, request, admin_user, project):
         lambda: teams.add_project(team=team, project=project, by=person),
     ]
     for call in calls:
-        with pytest.raises(TeamForbidden, match="Only admins manage teams"):
+        with pytest.raises(Forbidden, match="Only admins manage teams"):
             call()
     teams.add_member(team=team, user=person, by=admin_user)
     teams.add_project(team=team, project=project, by=admin_user)
-    with pytest.raises(TeamForbidden):
+    with pytest.raises(Forbidden):
         teams.remove_member(team=team, user=person, by=person)
-    with pytest.raises(TeamForbidden):
+    with pytest.raises(Forbidden):
         teams.remove_project(team=team, project=project, by=person)
     assert TeamMember.objects.count() == 1 and TeamProject.objects.count() == 1
 
 
 def test_members_and_projects_are_added_once_and_removed_once(admin_user, engineer, project):
     team = team_with("A", admin=admin_user, members=(engineer,), projects=(project,))
-    with pytest.raises(TeamRefused, match="already in A"):
+    with pytest.raises(Refused, match="already in A"):
         teams.add_member(team=team, user=engineer, by=admin_user)
-    with pytest.raises(TeamRefused, match="already in A"):
+    with pytest.raises(Refused, match="already in A"):
         teams.add_project(team=team, project=project, by=admin_user)
     assert not teams.remove_member(team=team, user=engineer, by=admin_user)
     assert not teams.remove_project(team=team, project=project, by=admin_user)
-    with pytest.raises(TeamRefused, match="is not in A"):
+    with pytest.raises(Refused, match="is not in A"):
         teams.remove_member(team=team, user=engineer, by=admin_user)
-    with pytest.raises(TeamRefused, match="is not in A"):
+    with pytest.raises(Refused, match="is not in A"):
         teams.remove_project(team=team, project=project, by=admin_user)
 
 
 def test_people_who_cannot_sign_in_are_not_added(admin_user):
     team = team_with("A", admin=admin_user)
     gone = factories.EngineerFactory(username="gone", is_active=False)
-    with pytest.raises(TeamRefused, match="cannot sign in"):
+    with pytest.raises(Refused, match="cannot sign in"):
         teams.add_member(team=team, user=gone, by=admin_user)
 
 
 def test_a_team_deleted_meanwhile_is_refused_not_a_crash(admin_user, engineer):
     team = team_with("A", admin=admin_user)
     Team.objects.filter(pk=team.pk).delete()
-    with pytest.raises(TeamRefused, match="no longer exists"):
+    with pytest.raises(Refused, match="no longer exists"):
         teams.add_member(team=team, user=engineer, by=admin_user)

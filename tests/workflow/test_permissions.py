@@ -20,14 +20,7 @@ from tests.helpers.action_cases import (
     client_for,
     future_input,
     make_world,
-)
-from tracking.models import (
-    Activity,
-    Error,
-    ErrorAssignment,
-    ErrorDuplicate,
-    ErrorEscalation,
-    ErrorResolution,
+    snapshot,
 )
 
 pytestmark = pytest.mark.django_db
@@ -59,28 +52,6 @@ MATRIX_CELLS = [
 
 def test_the_matrix_covers_every_action_case():
     assert set(MATRIX) == set(CASES_BY_NAME)
-
-
-def snapshot() -> dict[str, list[tuple]]:
-    """Every row an action could change, as plain values."""
-    return {
-        "errors": sorted(Error.objects.values_list("pk", "status", "regressed_at")),
-        "assignments": sorted(
-            ErrorAssignment.objects.values_list(
-                "pk", "error_id", "assigned_to", "is_active", "due_date", "assignment_notes"
-            )
-        ),
-        "escalations": sorted(
-            ErrorEscalation.objects.values_list(
-                "pk", "escalated_to", "escalation_level", "acknowledged_at"
-            )
-        ),
-        "resolutions": sorted(ErrorResolution.objects.values_list("pk", "error_id")),
-        "duplicates": sorted(
-            ErrorDuplicate.objects.values_list("primary_error_id", "duplicate_error_id")
-        ),
-        "activities": sorted(Activity.objects.values_list("pk", "verb")),
-    }
 
 
 def actor(world: World, role: str):

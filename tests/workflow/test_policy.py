@@ -77,6 +77,7 @@ class TestRoles:
         self, engineer, error, django_assert_num_queries
     ):
         fresh = type(engineer).objects.get(pk=engineer.pk)
-        with django_assert_num_queries(1):
+        # The groups, and the projects the engineer can see: once each.
+        with django_assert_num_queries(2):
             policy.allowed_actions(fresh, error)
             policy.allowed_actions(fresh, error)

@@ -23,6 +23,7 @@ from tracking.selectors.dashboard_page import (
     ResolveTime,
     Trend,
     dashboard,
+    lost_access_assignments,
     resolve_times,
 )
 from tracking.selectors.error_page import (
@@ -124,6 +125,7 @@ __all__ = [
     "escalations_for",
     "inbox_queryset",
     "keyset_paginate",
+    "lost_access_assignments",
     "my_work",
     "occurrences_page",
     "paginate_inbox",

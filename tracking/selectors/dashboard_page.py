@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.utils import timezone
 
+from tracking import access
 from tracking.models import (
     Error,
     ErrorAssignment,
@@ -19,6 +20,7 @@ from tracking.models import (
     ErrorStatus,
     Level,
     Project,
+    User,
 )
 from tracking.selectors.series import SPARKLINE_DAYS, series_days, utc_today
 
@@ -80,7 +82,11 @@ class Dashboard:
     resolve_times: list[ResolveTime]
 
 
-def dashboard(*, now: datetime, project_limit: int = 8) -> Dashboard:
+def dashboard(*, now: datetime, user: User | None, project_limit: int = 8) -> Dashboard:
+    """Every count and chart over the projects `user` can see (one condition on the
+    project each; for admins none)."""
+    errors_scope = access.errors_visible_to(user)
+    rows_scope = access.rows_visible_to(user, project_field="error__project_id")
     local_now = timezone.localtime(now)
     today_start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
     yesterday_start = today_start - timedelta(days=1)
@@ -93,7 +99,7 @@ def dashboard(*, now: datetime, project_limit: int = 8) -> Dashboard:
     level_counts: Counter[str] = Counter()
     project_counts: Counter[int] = Counter()
     for level, project_id, count in (
-        Error.objects.filter(status=ErrorStatus.UNRESOLVED)
+        Error.objects.filter(errors_scope, status=ErrorStatus.UNRESOLVED)
         .order_by()
         .values_list("level", "project_id")
         .annotate(count=Count("*"))
@@ -119,7 +125,7 @@ def dashboard(*, now: datetime, project_limit: int = 8) -> Dashboard:
     # The WHERE narrows the table to recent first sightings and regressions through
     # their indexes; without it the FILTERed counts would read every error.
     error_counts = Error.objects.filter(
-        Q(first_seen__gte=yesterday_start) | Q(regressed_at__gte=two_weeks_ago)
+        errors_scope, Q(first_seen__gte=yesterday_start) | Q(regressed_at__gte=two_weeks_ago)
     ).aggregate(
         new_today=Count("pk", filter=Q(first_seen__gte=today_start)),
         new_yesterday=Count(
@@ -131,12 +137,12 @@ def dashboard(*, now: datetime, project_limit: int = 8) -> Dashboard:
         ),
     )
     assignment_counts = ErrorAssignment.objects.filter(
-        is_active=True, error__status=ErrorStatus.UNRESOLVED
+        rows_scope, is_active=True, error__status=ErrorStatus.UNRESOLVED
     ).aggregate(
         overdue=Count("pk", filter=Q(due_date__lt=now)),
         due_this_week=Count("pk", filter=Q(due_date__gte=now, due_date__lt=now + timedelta(7))),
     )
-    escalation_counts = ErrorEscalation.objects.aggregate(
+    escalation_counts = ErrorEscalation.objects.filter(rows_scope).aggregate(
         unacknowledged=Count("pk", filter=Q(acknowledged_at__isnull=True)),
         this_week=Count("pk", filter=Q(escalated_at__gte=week_ago)),
         previous_week=Count(
@@ -147,7 +153,8 @@ def dashboard(*, now: datetime, project_limit: int = 8) -> Dashboard:
     today = utc_today()
     days = series_days(days=SPARKLINE_DAYS, today=today)
     per_day = dict(
-        ErrorDailyCount.objects.filter(day__gte=days[0], day__lte=today)
+        # For a member, a join to error narrowed on its project (admins: no join).
+        ErrorDailyCount.objects.filter(rows_scope, day__gte=days[0], day__lte=today)
         .order_by()
         .values_list("day")
         .annotate(total=Sum("count"))
@@ -173,17 +180,39 @@ def dashboard(*, now: datetime, project_limit: int = 8) -> Dashboard:
             escalation_counts["this_week"], escalation_counts["previous_week"]
         ),
         occurrences_by_day=occurrences_by_day,
-        resolve_times=resolve_times(now=now),
+        resolve_times=resolve_times(now=now, user=user),
     )
 
 
-def resolve_times(*, now: datetime, period: timedelta = timedelta(days=30)) -> list[ResolveTime]:
-    """Mean of resolved_at - error.first_seen per resolution type, all time and last period."""
+# The "assignee lost access" panel lists at most this many assignments.
+LOST_ACCESS_LIMIT = 50
+
+
+def lost_access_assignments(
+    *, viewer: User | None, limit: int = LOST_ACCESS_LIMIT
+) -> list[ErrorAssignment]:
+    """Active assignments on projects `viewer` can see whose assignee no longer can (they
+    left its team, or a team was put on an open project): a lead reassigns them."""
+    return list(
+        access.assignments_lost_access(viewer=viewer)
+        .select_related("error__project", "assigned_to")
+        .order_by("assigned_to__username", "-created_at")[:limit]
+    )
+
+
+def resolve_times(
+    *, now: datetime, user: User | None, period: timedelta = timedelta(days=30)
+) -> list[ResolveTime]:
+    """Mean of resolved_at - error.first_seen per resolution type, all time and last
+    period, over the projects `user` can see."""
     time_to_resolve = ExpressionWrapper(
         F("resolved_at") - F("error__first_seen"), output_field=DurationField()
     )
     rows = (
-        ErrorResolution.objects.order_by()
+        ErrorResolution.objects.filter(
+            access.rows_visible_to(user, project_field="error__project_id")
+        )
+        .order_by()
         .values("resolution_type__name")
         .annotate(
             mean=Avg(time_to_resolve),

@@ -12,8 +12,8 @@ from django.db import connection
 from django.db.models import CharField, Count, Q, QuerySet, TextField
 from django.db.models.fields.json import KT, KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce
-from django.shortcuts import get_object_or_404
 
+from tracking import access
 from tracking.models import (
     Activity,
     Error,
@@ -23,6 +23,7 @@ from tracking.models import (
     ErrorOccurrence,
     ErrorResolution,
     IngestedEvent,
+    User,
 )
 from tracking.selectors.event_view import OccurrenceView
 from tracking.selectors.facets import Facet, tag_facets
@@ -38,13 +39,16 @@ TIMELINE_LIMIT = 200
 AFFECTED_USERS_SCAN_LIMIT = 2_000
 
 
-def error_or_404(error_id: uuid.UUID) -> Error:
-    """The bare error, for the page's pieces that need none of the inbox annotations."""
-    return get_object_or_404(Error, pk=error_id)
+def error_or_404(error_id: uuid.UUID, *, user: User | None) -> Error:
+    """The bare error, for the page's pieces that need none of the inbox annotations;
+    404 when `user` cannot see its project."""
+    return access.get_error_or_404(user, error_id)
 
 
-def error_for_page(error_id: uuid.UUID, *, now: datetime) -> Error:
-    return get_object_or_404(inbox_queryset(now=now), pk=error_id)
+def error_for_page(error_id: uuid.UUID, *, now: datetime, user: User | None) -> Error:
+    """The error with its inbox annotations; 404 when `user` cannot see its project.
+    Its occurrences, tags and side tables hang off this scoped error."""
+    return access.get_error_or_404(user, error_id, queryset=inbox_queryset(now=now, user=user))
 
 
 @dataclass

@@ -20,7 +20,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 
-from tracking.models import Error, ErrorEscalation, ErrorStatus, Project, severity
+from tracking import access
+from tracking.models import Error, ErrorEscalation, ErrorStatus, Project, User, severity
 from tracking.selectors.paging import KeysetPage, keyset_paginate
 
 INBOX_PAGE_SIZE = 50
@@ -58,14 +59,15 @@ def unacknowledged_escalation_exists() -> Exists:
     )
 
 
-def inbox_queryset(*, now: datetime) -> QuerySet[Error]:
-    """Errors with everything an inbox row shows, in one query.
+def inbox_queryset(*, now: datetime, user: User | None) -> QuerySet[Error]:
+    """The errors `user` can see, with everything an inbox row shows, in one query.
 
     The active assignment is joined (at most one row per error, by the partial unique
     index), so assignee and overdue cost no extra query.
     """
     return (
-        Error.objects.select_related("project")
+        Error.objects.filter(access.errors_visible_to(user))
+        .select_related("project")
         .annotate(
             active_assignment=FilteredRelation(
                 "assignments", condition=Q(assignments__is_active=True)
@@ -107,11 +109,16 @@ def count_up_to(queryset: QuerySet, *, limit: int) -> int:
     return queryset.order_by().values("pk")[:limit].count()
 
 
-def any_errors() -> bool:
-    """Whether anything was ever ingested: an empty inbox says how to connect an SDK."""
-    return Error.objects.exists()
+def any_errors(*, user: User | None) -> bool:
+    """Whether anything `user` can see was ever ingested: an empty inbox says how to
+    connect an SDK."""
+    return Error.objects.filter(access.errors_visible_to(user)).exists()
 
 
-def active_projects(*, limit: int) -> list[Project]:
-    """The first active projects by name, whose DSNs an empty inbox shows."""
-    return list(Project.objects.filter(is_active=True).order_by("name")[:limit])
+def active_projects(*, user: User | None, limit: int) -> list[Project]:
+    """The first active projects `user` can see, by name, whose DSNs an empty inbox shows."""
+    return list(
+        Project.objects.filter(access.projects_visible_to(user), is_active=True).order_by("name")[
+            :limit
+        ]
+    )

@@ -23,6 +23,7 @@ from django.db.models import (
     Window,
 )
 
+from tracking import access
 from tracking.models import (
     ESCALATION_RANK,
     Error,
@@ -59,11 +60,14 @@ def _first_rows(queryset: QuerySet, *, limit: int) -> tuple[list[Any], int]:
 
 
 def my_work(user: User, *, now: datetime, limit: int = MY_WORK_LIMIT) -> MyWork:
+    """Only on projects `user` can still see: work stranded by leaving a team shows on
+    the lead's dashboard ("assignee lost access"), not here, where it could not be opened."""
+    scope = access.rows_visible_to(user, project_field="error__project_id")
     assignments, assignments_total = _first_rows(
         # Assignments stay active when an error is resolved or ignored (a regression
         # goes back to its owner), so open work is the unresolved errors.
         ErrorAssignment.objects.filter(
-            assigned_to=user, is_active=True, error__status=ErrorStatus.UNRESOLVED
+            scope, assigned_to=user, is_active=True, error__status=ErrorStatus.UNRESOLVED
         )
         .select_related("error__project", "assigned_by")
         .annotate(
@@ -80,7 +84,7 @@ def my_work(user: User, *, now: datetime, limit: int = MY_WORK_LIMIT) -> MyWork:
     )
     top = max(ESCALATION_RANK.values())
     escalations, escalations_total = _first_rows(
-        ErrorEscalation.objects.filter(escalated_to=user, acknowledged_at__isnull=True)
+        ErrorEscalation.objects.filter(scope, escalated_to=user, acknowledged_at__isnull=True)
         .select_related("error__project", "escalated_by")
         .annotate(
             urgency=Case(
@@ -96,6 +100,7 @@ def my_work(user: User, *, now: datetime, limit: int = MY_WORK_LIMIT) -> MyWork:
     )
     regressions, regressions_total = _first_rows(
         Error.objects.filter(
+            access.errors_visible_to(user),
             assignments__assigned_to=user,
             assignments__is_active=True,
             regressed_at__isnull=False,

@@ -3,7 +3,8 @@
 The scope these rows make is read in tracking.access; the rules of who may change them
 are here. Removing a member (or a project from a team) can leave work with someone who
 can no longer see it: the functions say what they stranded, and
-`access.assignments_lost_access` finds it again for the lead's dashboard.
+`access.assignments_lost_access` finds it again for the lead's dashboard. Refusals are
+the workflow's Refused (shown on the form) and Forbidden (403).
 """
 
 from __future__ import annotations
@@ -22,24 +23,10 @@ from tracking.models import (
     TeamProject,
     User,
 )
+from tracking.workflow.exceptions import Forbidden, Refused
 
 ADMINS_ONLY = "Only admins manage teams."
 NAME_MAX = Team._meta.get_field("name").max_length
-
-
-class TeamRefused(Exception):
-    """A team change that breaks a rule; the message is shown on the form.
-
-    (Mapped onto the workflow package's refusals when the two meet.)"""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class TeamForbidden(TeamRefused):
-    """The actor may not manage teams (views answer 403)."""
 
 
 @dataclass(frozen=True)
@@ -55,14 +42,14 @@ class StrandedWork:
 
 def _check_admin(by: User) -> None:
     if not access.sees_every_project(by):
-        raise TeamForbidden(ADMINS_ONLY)
+        raise Forbidden(ADMINS_ONLY)
 
 
 def _locked(team: Team) -> Team:
     try:
         return Team.objects.select_for_update().get(pk=team.pk)
     except Team.DoesNotExist as exc:
-        raise TeamRefused("That team no longer exists.") from exc
+        raise Refused("That team no longer exists.") from exc
 
 
 def _stranded(
@@ -79,20 +66,30 @@ def _stranded(
     return StrandedWork(assignments=list(assignments), escalations=list(escalations))
 
 
+def reroute_stranded_escalations(stranded: StrandedWork) -> None:
+    """The hook for escalations to someone who can no longer see the project.
+
+    Issue 13 wants them to go to the next step of the error's escalation policy; until
+    policies exist this does nothing, and the escalations stay listed by
+    `access.escalations_lost_access` (and hidden from the person's My work). Called by
+    every change of teams that can strand work, inside its transaction.
+    """
+
+
 def create_team(*, name: str, by: User) -> Team:
     _check_admin(by)
     name = " ".join(name.split())
     if not name:
-        raise TeamRefused("Give the team a name.", field="name")
+        raise Refused("Give the team a name.", field="name")
     if len(name) > NAME_MAX:
-        raise TeamRefused(f"A team name has at most {NAME_MAX} characters.", field="name")
+        raise Refused(f"A team name has at most {NAME_MAX} characters.", field="name")
     if Team.objects.filter(name__iexact=name).exists():
-        raise TeamRefused(f"There is already a team called {name}.", field="name")
+        raise Refused(f"There is already a team called {name}.", field="name")
     try:
         with transaction.atomic():
             return Team.objects.create(name=name)
     except IntegrityError as exc:  # the same name, created a moment ago
-        raise TeamRefused(f"There is already a team called {name}.", field="name") from exc
+        raise Refused(f"There is already a team called {name}.", field="name") from exc
 
 
 @transaction.atomic
@@ -100,10 +97,10 @@ def add_member(*, team: Team, user: User, by: User) -> None:
     _check_admin(by)
     team = _locked(team)
     if not user.is_active:
-        raise TeamRefused(f"{user.display_name} cannot sign in; a team is for active people.")
+        raise Refused(f"{user.display_name} cannot sign in; a team is for active people.")
     _, created = TeamMember.objects.get_or_create(team=team, user=user)
     if not created:
-        raise TeamRefused(f"{user.display_name} is already in {team.name}.")
+        raise Refused(f"{user.display_name} is already in {team.name}.")
     access.forget(user)
 
 
@@ -115,10 +112,12 @@ def remove_member(*, team: Team, user: User, by: User) -> StrandedWork:
     team = _locked(team)
     deleted, _ = TeamMember.objects.filter(team=team, user=user).delete()
     if not deleted:
-        raise TeamRefused(f"{user.display_name} is not in {team.name}.")
+        raise Refused(f"{user.display_name} is not in {team.name}.")
     access.forget(user)
     project_ids = list(team.project_links.values_list("project_id", flat=True))
-    return _stranded(users=[user], projects=project_ids)
+    stranded = _stranded(users=[user], projects=project_ids)
+    reroute_stranded_escalations(stranded)
+    return stranded
 
 
 @transaction.atomic
@@ -129,8 +128,10 @@ def add_project(*, team: Team, project: Project, by: User) -> StrandedWork:
     team = _locked(team)
     _, created = TeamProject.objects.get_or_create(team=team, project=project)
     if not created:
-        raise TeamRefused(f"{project.name} is already in {team.name}.")
-    return _stranded(projects=[project.pk])
+        raise Refused(f"{project.name} is already in {team.name}.")
+    stranded = _stranded(projects=[project.pk])
+    reroute_stranded_escalations(stranded)
+    return stranded
 
 
 @transaction.atomic
@@ -141,5 +142,7 @@ def remove_project(*, team: Team, project: Project, by: User) -> StrandedWork:
     team = _locked(team)
     deleted, _ = TeamProject.objects.filter(team=team, project=project).delete()
     if not deleted:
-        raise TeamRefused(f"{project.name} is not in {team.name}.")
-    return _stranded(projects=[project.pk])
+        raise Refused(f"{project.name} is not in {team.name}.")
+    stranded = _stranded(projects=[project.pk])
+    reroute_stranded_escalations(stranded)
+    return stranded

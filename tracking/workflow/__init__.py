@@ -10,8 +10,12 @@ after commit. A refusal raises one of two exceptions, siblings on purpose:
 - Forbidden: the actor's role may never take the action on this error (views: 403).
 - Refused: wrong for the error's state, or bad input; `field` names the form field
   the message belongs to (views: the form again, with the message).
+- NotFound (an Http404): the actor cannot see the error's project (tracking.access),
+  answered like an id that names nothing.
 
 Rules
+- Scope: every verb acts only on errors of projects the actor can see; the people an
+  action names (assignee, escalation target) must see the error's project too.
 - Roles: engineers and leads are groups; admins are active staff users with lead
   powers. Users with no role, and inactive users, may do nothing.
 - assign: leads and admins assign anyone active in a role; engineers may assign only
@@ -57,7 +61,7 @@ from tracking.workflow.bulk import BulkResult, bulk_assign, bulk_ignore, bulk_re
 from tracking.workflow.bulk import check as check_bulk
 from tracking.workflow.duplicates import mark_duplicate, unmark_duplicate
 from tracking.workflow.escalation import acknowledge, escalate
-from tracking.workflow.exceptions import Forbidden, Refused
+from tracking.workflow.exceptions import Forbidden, NotFound, Refused
 from tracking.workflow.status import ignore, reopen, resolve, unignore
 from tracking.workflow.transitions import Action
 
@@ -65,6 +69,7 @@ __all__ = [
     "Action",
     "BulkResult",
     "Forbidden",
+    "NotFound",
     "Refused",
     "TakeoverNeedsConfirmation",
     "acknowledge",

@@ -80,6 +80,8 @@ def _assign_locked(
             f"{assignee} cannot be assigned: only active engineers, leads and admins can.",
             field="assignee",
         )
+    if not permissions.sees_project(assignee, project_id=locked.project_id):
+        raise Refused(permissions.cannot_see_message(assignee), field="assignee")
     if active is not None:
         active.is_active = False
         active.save(update_fields=["is_active"])

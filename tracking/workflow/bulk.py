@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from uuid import UUID
 
+from tracking import access
 from tracking.models import Error, ResolutionType, User
 from tracking.workflow import permissions
 from tracking.workflow.assignment import assign
@@ -14,15 +15,20 @@ from tracking.workflow.status import ignore, resolve
 BulkResult = tuple[list[Error], list[tuple[Error, str]]]
 
 
-def _bulk(error_ids: Iterable[UUID | str], apply: Callable[[Error], object]) -> BulkResult:
+def _bulk(
+    error_ids: Iterable[UUID | str], apply: Callable[[Error], object], *, by: User
+) -> BulkResult:
     """Apply `apply` to each error, each in its own transaction.
 
-    Ids that match no error are skipped. A refusal that does not depend on the error
-    (the actor has no role, an engineer assigning someone else) is raised by the
-    callers as Forbidden before anything changes.
+    Ids that match no error `by` can see are skipped (out of scope is "no such
+    error"). A refusal that does not depend on the error (the actor has no role, an
+    engineer assigning someone else) is raised by the callers as Forbidden before
+    anything changes.
     """
     ids = [uuid for uuid in dict.fromkeys(map(_as_uuid, error_ids)) if uuid is not None]
-    errors = Error.objects.select_related("project").in_bulk(ids)
+    errors = (
+        Error.objects.filter(access.errors_visible_to(by)).select_related("project").in_bulk(ids)
+    )
     done: list[Error] = []
     refused: list[tuple[Error, str]] = []
     for error_id in ids:
@@ -67,6 +73,7 @@ def bulk_assign(
     return _bulk(
         error_ids,
         lambda error: assign(error=error, assignee=assignee, by=by, notes=notes, due_date=due_date),
+        by=by,
     )
 
 
@@ -94,9 +101,10 @@ def bulk_resolve(
             requires_code_change=requires_code_change,
             requires_documentation=requires_documentation,
         ),
+        by=by,
     )
 
 
 def bulk_ignore(*, error_ids: Iterable[UUID | str], by: User) -> BulkResult:
     check(by)
-    return _bulk(error_ids, lambda error: ignore(error=error, by=by))
+    return _bulk(error_ids, lambda error: ignore(error=error, by=by), by=by)

@@ -36,6 +36,8 @@ def escalate(
             f"{to} cannot receive escalations: only active engineers, leads and admins can.",
             field="escalated_to",
         )
+    if not permissions.sees_project(to, project_id=locked.project_id):
+        raise Refused(permissions.cannot_see_message(to), field="escalated_to")
     if level not in EscalationLevel.values:
         raise Refused("Choose an escalation level.", field="level")
     reason = rules.text(

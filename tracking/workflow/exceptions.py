@@ -1,8 +1,11 @@
-"""The two ways the workflow says no.
+"""The ways the workflow says no.
 
 They are siblings on purpose: a handler that shows a Refused message on the form
 never swallows a Forbidden by accident, so Forbidden reaches the view as a 403.
+NotFound is an Http404, so Django answers it as "no such page" wherever it is raised.
 """
+
+from django.http import Http404
 
 
 class Refused(Exception):
@@ -21,3 +24,8 @@ class Forbidden(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class NotFound(Http404):
+    """The actor cannot see the error's project: answered as 404, like an id that names
+    nothing, because a 403 would confirm the error exists (tracking.access)."""

@@ -2,10 +2,13 @@
 
 Engineers and Leads are groups; admins are active staff users and have every lead
 power. An inactive user, or one with no group and no staff flag, may do nothing.
+Roles are global; on which projects they apply is tracking.access's part: the people
+offered and accepted for an error are those who can see its project.
 """
 
 from django.db.models import Q, QuerySet
 
+from tracking import access
 from tracking.models import User
 from tracking.workflow.exceptions import Forbidden
 
@@ -67,34 +70,56 @@ def require_may_assign(user: User, *, assignee_id: object) -> None:
         raise Forbidden(ASSIGN_OTHERS_MESSAGE)
 
 
-def assignable_users() -> QuerySet[User]:
-    """Active engineers, leads and admins: who can be assigned or escalated to.
+def assignable_users(*, project_id: int | None = None) -> QuerySet[User]:
+    """Active engineers, leads and admins: who can be assigned or escalated to; with
+    `project_id`, only those who can see that project (an error's possible assignees).
 
     Admins have a lead's powers, taking work included: a small team's admin is often
     its lead too, and "My work" would otherwise be a dead end for them.
     """
-    return (
-        User.objects.filter(Q(groups__name__in=ROLE_GROUPS) | Q(is_staff=True), is_active=True)
-        .distinct()
-        .order_by("first_name", "last_name", "username")
-    )
+    people = User.objects.filter(Q(groups__name__in=ROLE_GROUPS) | Q(is_staff=True), is_active=True)
+    if project_id is not None:
+        people = people.filter(access.people_who_can_see(project_id))
+    return people.distinct().order_by("first_name", "last_name", "username")
 
 
-def assignee_choices(user: User) -> QuerySet[User]:
+def colleagues(user: User | None) -> QuerySet[User]:
+    """Assignable people who can see at least one project `user` can see: the inbox's
+    people (its assignee filter and bulk bar), so no other team's names are listed."""
+    ids = access.visible_project_ids(user)
+    if ids is None:
+        return assignable_users()
+    seeing = Q(pk__in=[])
+    for project_id in sorted(ids):
+        seeing |= access.people_who_can_see(project_id)
+    return assignable_users().filter(seeing)
+
+
+def assignee_choices(user: User, *, project_id: int | None = None) -> QuerySet[User]:
     """Whom `user` may assign: anyone assignable for lead powers, else only themselves."""
     if has_lead_powers(user):
-        return assignable_users()
+        return assignable_users(project_id=project_id)
     if is_engineer(user):
-        return assignable_users().filter(pk=user.pk)
+        return assignable_users(project_id=project_id).filter(pk=user.pk)
     return User.objects.none()
 
 
-def escalation_targets(user: User) -> QuerySet[User]:
+def escalation_targets(user: User, *, project_id: int | None = None) -> QuerySet[User]:
     if not has_role(user):
         return User.objects.none()
-    return assignable_users().exclude(pk=user.pk)
+    return assignable_users(project_id=project_id).exclude(pk=user.pk)
 
 
 def is_assignable(user: User) -> bool:
     """Read from the database, not the instance, so a just-deactivated user is refused."""
     return assignable_users().filter(pk=user.pk).exists()
+
+
+def sees_project(user: User, *, project_id: int) -> bool:
+    """Whether `user` can see the project now, read from the database (their teams may
+    have changed since the instance was loaded): an assignee or escalation target must."""
+    return access.members_of_project(project_id).filter(pk=user.pk).exists()
+
+
+def cannot_see_message(user: User) -> str:
+    return f"{user} cannot see this project; choose someone in one of its teams."

@@ -8,9 +8,10 @@ primary) are checked by the verbs.
 
 from collections.abc import Iterable
 
+from tracking import access
 from tracking.models import Error, ErrorAssignment, ErrorEscalation, User
 from tracking.workflow import permissions, transitions
-from tracking.workflow.exceptions import Forbidden, Refused
+from tracking.workflow.exceptions import Forbidden, NotFound, Refused
 from tracking.workflow.transitions import Action
 
 
@@ -25,10 +26,13 @@ def check(
     """Raise Forbidden or Refused when `user` may not take `action` on `error` now.
 
     `active_assignment` is the error's active assignment (needed for take and unassign);
-    `escalation` is the one being acknowledged.
+    `escalation` is the one being acknowledged. NotFound (404) when `user` cannot see
+    the error's project: before any rule about the error, so none confirms it exists.
     """
     action = Action(action)
     permissions.require_role(user)
+    if not access.can_see_error(user, error):
+        raise NotFound("No such error.")
     if action is Action.ASSIGN and not permissions.has_lead_powers(user):
         raise Forbidden(permissions.ASSIGN_OTHERS_MESSAGE)
     if (message := transitions.refusal(action, error.status)) is not None:
@@ -68,7 +72,7 @@ def can(
     """`check` as a yes/no, for hiding actions. Pass what the page already loaded."""
     try:
         check(user, action, error, active_assignment=active_assignment, escalation=escalation)
-    except (Refused, Forbidden):
+    except (Refused, Forbidden, NotFound):
         return False
     return True
 

@@ -7,6 +7,9 @@ a request and nothing in ingestion waits on it.
 - `send_email`: every email the product sends. Claims its idempotency key first (at most
   once per recipient, reason and object, even when a task runs twice) and retries a
   failing mail server with growing pauses (the framework has no retries of its own).
+- `escalation_deadline_passed`: runs at an escalation's acknowledgement deadline and
+  moves it to the policy's next step unless it was acknowledged (or the chain stopped);
+  it checks the row under the error's lock, so a stale or repeated run does nothing.
 - `maintain_tasks`: puts back the tasks of a worker that died mid-task and deletes old
   finished results; it enqueues its own next run, so one chain runs while any worker does.
 """
@@ -115,3 +118,12 @@ def maintain_tasks() -> dict[str, int]:
     pruned = prune_task_results()
     schedule_maintenance(after=timedelta(seconds=settings.TASK_MAINTENANCE_INTERVAL_SECONDS))
     return {"requeued": requeued, "pruned": pruned}
+
+
+@task
+def escalation_deadline_passed(*, escalation_id: str) -> int:
+    """Returns how many escalations it made (0: acknowledged, stopped, or already done)."""
+    # Imported here: the workflow imports notifications, which import this module.
+    from tracking.workflow import policies
+
+    return len(policies.time_out(escalation_id=escalation_id))

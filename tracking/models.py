@@ -763,3 +763,27 @@ class EscalationPolicyStep(models.Model):
         if self.user_id:
             return f"{self.position}: {self.user}"
         return f"{self.position}: leads of {self.leads_of_project}"
+
+
+class NotificationSettings(models.Model):
+    """Which events email one person; no row means every default below."""
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, primary_key=True, related_name="notification_settings"
+    )
+    assigned = models.BooleanField("An error is assigned to me, or taken from me", default=True)
+    escalated = models.BooleanField("An error is escalated to me", default=True)
+    acknowledged = models.BooleanField("My escalation is acknowledged", default=True)
+    regressed = models.BooleanField("An error assigned to me comes back", default=True)
+    reminders = models.BooleanField("Reminders of due and overdue assignments", default=True)
+    mentions = models.BooleanField("A comment mentions me", default=True)
+    daily_digest = models.BooleanField(
+        "One daily digest of My work instead of single emails", default=False
+    )
+
+    class Meta:
+        db_table = "notification_settings"
+        verbose_name_plural = "notification settings"
+
+    def __str__(self) -> str:
+        return f"notification settings of {self.user_id}"

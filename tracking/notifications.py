@@ -13,7 +13,9 @@ Who hears about what:
 - the previous assignee, when a lead or admin takes their error over;
 - the assignee, when their error regresses (ingestion calls `notify_regressed`);
 - the person escalated to, on escalation;
-- the escalator, when the escalation is acknowledged.
+- the escalator, when the escalation is acknowledged;
+- the assignee, before a due date (`notify_due_soon`); the assignee and the lead who
+  assigned it, when it passes (`notify_overdue`).
 Inactive users and users without an email address get nothing, and neither does
 anyone who turned that kind of email off in their notification settings (My settings)
 or chose the daily digest of My work instead (`send_daily_digests`).
@@ -218,6 +220,46 @@ def notify_acknowledged(escalation: ErrorEscalation) -> None:
         lines=lines,
         error=error,
     )
+
+
+def notify_due_soon(assignment: ErrorAssignment) -> None:
+    error = assignment.error
+    lines = [
+        f"An error assigned to you is due {_format_time(assignment.due_date)}.",
+        "",
+        *_error_lines(error),
+    ]
+    queue_email(
+        to=assignment.assigned_to,
+        reason="due-soon",
+        about=f"assignment-{assignment.pk}-{assignment.due_date.isoformat()}",
+        subject=f"Due soon: {error.title}",
+        lines=lines,
+        error=error,
+    )
+
+
+def notify_overdue(assignment: ErrorAssignment) -> None:
+    """To the assignee, and to whoever assigned it when that was someone else."""
+    error = assignment.error
+    lines = [
+        f"The error assigned to {assignment.assigned_to} was due "
+        f"{_format_time(assignment.due_date)} and is still open.",
+        "",
+        *_error_lines(error),
+    ]
+    people = [assignment.assigned_to]
+    if assignment.assigned_by_id != assignment.assigned_to_id:
+        people.append(assignment.assigned_by)
+    for person in people:
+        queue_email(
+            to=person,
+            reason="overdue",
+            about=f"assignment-{assignment.pk}-{assignment.due_date.isoformat()}",
+            subject=f"Overdue: {error.title}",
+            lines=lines,
+            error=error,
+        )
 
 
 def digest_email(user: User, *, day: str) -> dict[str, str] | None:

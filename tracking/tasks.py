@@ -10,6 +10,8 @@ a request and nothing in ingestion waits on it.
 - `escalation_deadline_passed`: runs at an escalation's acknowledgement deadline and
   moves it to the policy's next step unless it was acknowledged (or the chain stopped);
   it checks the row under the error's lock, so a stale or repeated run does nothing.
+- `due_date_reminder`: before an assignment's due date, and when it passes; a reminder
+  whose assignment was replaced, re-dated or resolved does nothing.
 - `send_daily_digests`: once a day (DIGEST_HOUR_UTC), the digest of My work to everyone
   who chose it instead of single emails; it enqueues its own next run.
 - `maintain_tasks`: puts back the tasks of a worker that died mid-task and deletes old
@@ -167,3 +169,10 @@ def send_daily_digests() -> int:
             sent += 1
     schedule_digests()
     return sent
+
+
+@task
+def due_date_reminder(*, assignment_id: str, kind: str, due_date: str) -> bool:
+    from tracking.workflow import reminders
+
+    return reminders.remind(assignment_id=assignment_id, kind=kind, due_date=due_date)

@@ -26,7 +26,7 @@ def test_countdown_then_the_worker_escalates_to_the_next_step(
 ):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     shop = factories.ProjectFactory(name="Shop", slug="shop")
-    engineer = factories.EngineerFactory(username="ada", first_name="Ada", last_name="Lovelace")
+    factories.EngineerFactory(username="ada", first_name="Ada", last_name="Lovelace")
     lead = factories.LeadFactory(username="grace", first_name="Grace", last_name="Hopper")
     backup = factories.LeadFactory(username="linus", first_name="Linus", last_name="Backup")
     make_policy(project=shop, people=[lead, backup])

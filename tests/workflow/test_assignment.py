@@ -67,8 +67,8 @@ class TestAssign:
         factories.ErrorAssignmentFactory(error=error)
         permissions.has_role(lead)  # the request's user has its groups loaded once per request
         # savepoint, lock, active assignment, assignee check, deactivate, insert,
-        # activity, release
-        with django_assert_num_queries(8):
+        # activity, the assignee's notification settings, release
+        with django_assert_num_queries(9):
             workflow.assign(error=error, assignee=engineer, by=lead)
 
     def test_engineer_may_not_take_someone_elses_error(self, engineer, other_engineer, error):

@@ -37,7 +37,8 @@ def test_an_admin_creates_the_global_default_with_a_step(admin_client, lead):
     policy = EscalationPolicy.objects.get(name="Everyone")
     assert policy.project is None and policy.repeat_count == 1
     assert [step.user for step in policy.steps.all()] == [lead]
-    assert admin_client.get(reverse("admin:tracking_escalationpolicy_changelist")).status_code == 200
+    changelist = admin_client.get(reverse("admin:tracking_escalationpolicy_changelist"))
+    assert changelist.status_code == 200
 
 
 def test_a_second_global_default_is_refused(admin_client, lead):

@@ -33,11 +33,13 @@ def test_error_page_shows_the_countdown_then_the_timed_out_chain(
 
 
 def test_my_work_orders_escalations_by_deadline(engineer, lead, lead_client, project):
-    make_policy(project=project, people=[lead])
+    policy = make_policy(project=project, people=[lead])
+    policy.low_deadline = timedelta(minutes=5)  # sooner than high's hour: the deadline wins
+    policy.save()
     later = factories.ErrorFactory(project=project, title="Later deadline")
     sooner = factories.ErrorFactory(project=project, title="Sooner deadline")
-    workflow.escalate(error=later, to=lead, by=engineer, reason="r", level="low")
-    workflow.escalate(error=sooner, to=lead, by=engineer, reason="r", level="high")
+    workflow.escalate(error=later, to=lead, by=engineer, reason="r", level="high")
+    workflow.escalate(error=sooner, to=lead, by=engineer, reason="r", level="low")
     page = lead_client.get(reverse("my_work")).content.decode()
     assert page.index("Sooner deadline") < page.index("Later deadline")
     assert "acknowledge within" in page

@@ -230,6 +230,10 @@ TASK_STALE_AFTER_SECONDS = int(os.environ.get("TASK_STALE_AFTER_SECONDS", "900")
 TASK_MAINTENANCE_INTERVAL_SECONDS = int(os.environ.get("TASK_MAINTENANCE_INTERVAL_SECONDS", "300"))
 # Finished task results are deleted after this many days.
 TASK_RESULT_RETENTION_DAYS = int(os.environ.get("TASK_RESULT_RETENTION_DAYS", "7"))
+# The daily digest of My work (for people who chose it) goes out at this hour, UTC.
+DIGEST_HOUR_UTC = int(os.environ.get("DIGEST_HOUR_UTC", "7"))
+# Assignees are reminded this many hours before a due date.
+DUE_REMINDER_HOURS = int(os.environ.get("DUE_REMINDER_HOURS", "24"))
 # /health/ says "degraded" when the oldest ready task has waited longer than this.
 TASK_QUEUE_MAX_AGE_SECONDS = int(os.environ.get("TASK_QUEUE_MAX_AGE_SECONDS", "300"))
 

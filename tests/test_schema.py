@@ -68,6 +68,13 @@ SEED = {
         "escalation_level": (VARCHAR, False, None),
         "escalated_at": (TS, False, NOW),
         "acknowledged_at": (TS, True, None),
+        # Escalation policies' columns (not in the seed diagram).
+        "ack_deadline": (TS, True, None),
+        "timed_out_at": (TS, True, None),
+        "automatic": (BOOL, False, FALSE),
+        "chain_step": ("smallint", True, None),
+        "chain_round": ("smallint", False, "0"),
+        "chain_exhausted": (BOOL, False, FALSE),
     },
 }
 

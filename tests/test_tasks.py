@@ -15,6 +15,7 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from tests.helpers import factories
+from tests.helpers.policies import make_policy
 from tests.helpers.smtp import smtp_server
 from tests.helpers.worker import start_worker, wait_until
 from tracking import tasks, workflow
@@ -212,3 +213,45 @@ def test_a_worker_killed_mid_send_is_rerun_and_sends_nothing_twice(database_back
     assert len(rerun.worker_ids) == 2  # it ran twice
     assert rerun.return_value == "already sent"
     assert mailbox.recipients() == ["once@example.com"]  # and was sent once
+
+
+@worker_test
+@real_db
+def test_an_unacknowledged_escalation_moves_along_its_policy_once_with_two_workers(
+    database_backend, tmp_path
+):
+    """A real deadline of one second (the worker's clock is not ours to move): the next
+    step is escalated once although the deadline task was enqueued twice and two workers
+    ran; then the last step times out too and the chain is exhausted."""
+    engineer = factories.EngineerFactory(username="engineer-p")
+    first, second = (factories.LeadFactory(username=name) for name in ("first-p", "second-p"))
+    error = factories.ErrorFactory()
+    make_policy(project=error.project, people=[first, second], critical=timedelta(seconds=1))
+    escalation = workflow.escalate(
+        error=error, to=first, by=engineer, reason="Down.", level="critical"
+    )
+    tasks.escalation_deadline_passed.using(run_after=escalation.ack_deadline).enqueue(
+        escalation_id=str(escalation.pk)
+    )  # a duplicate: still escalated once
+
+    with smtp_server() as mailbox:
+        workers = [start_worker(mailbox=mailbox, log=tmp_path / f"worker{n}.log") for n in range(2)]
+        try:
+            wait_until(
+                lambda: error.escalations.filter(chain_exhausted=True).exists(),
+                timeout=WORKER_TIMEOUT,
+                what="the chain to end",
+            )
+            wait_until(
+                lambda: len(mailbox.recipients()) == 2, timeout=WORKER_TIMEOUT, what="emails"
+            )
+        finally:
+            for worker in workers:
+                worker.terminate()
+                worker.wait(timeout=WORKER_TIMEOUT)
+
+    rows = list(error.escalations.order_by("escalated_at"))
+    assert [(row.escalated_to, row.automatic) for row in rows] == [(first, False), (second, True)]
+    assert all(row.timed_out_at for row in rows)
+    assert rows[1].escalated_by == engineer and rows[1].chain_exhausted
+    assert sorted(mailbox.recipients()) == sorted([first.email, second.email])

@@ -235,3 +235,31 @@ class TeamAdmin(admin.ModelAdmin):
     list_display = ("name", "created_at")
     search_fields = ("name",)
     inlines = (TeamMemberInline, TeamProjectInline)
+
+
+# Escalation policies
+
+
+class EscalationPolicyStepInline(admin.TabularInline):
+    model = models.EscalationPolicyStep
+    extra = 1
+    autocomplete_fields = ("user",)
+    ordering = ("position",)
+
+
+@admin.register(models.EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    """Who is next when an escalation is not acknowledged in time (tracking.workflow.policies).
+    A policy without a project is the global default."""
+
+    list_display = (
+        "name",
+        "project",
+        "critical_deadline",
+        "high_deadline",
+        "medium_deadline",
+        "low_deadline",
+        "repeat_count",
+    )
+    list_select_related = ("project",)
+    inlines = (EscalationPolicyStepInline,)

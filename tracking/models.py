@@ -13,8 +13,10 @@ import os
 import secrets
 import time
 import uuid
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.db.models.fields.json import KT
@@ -432,6 +434,15 @@ class ErrorEscalation(models.Model):
     escalation_level = models.CharField(max_length=10, choices=EscalationLevel.choices)
     escalated_at = models.DateTimeField(db_default=Now())
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # Escalation policies: when it must be acknowledged by (none: no policy applies, or
+    # the chain stopped), when that passed unacknowledged, whether the worker made it,
+    # where it stands in the policy's chain, and whether the chain ended with it.
+    ack_deadline = models.DateTimeField(null=True, blank=True)
+    timed_out_at = models.DateTimeField(null=True, blank=True)
+    automatic = models.BooleanField(default=False, db_default=False)
+    chain_step = models.PositiveSmallIntegerField(null=True, blank=True)
+    chain_round = models.PositiveSmallIntegerField(default=0, db_default=0)
+    chain_exhausted = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         db_table = "error_escalation"
@@ -666,3 +677,105 @@ class TeamProject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id} in {self.team_id}"
+
+
+# Escalation policies (who is next when an escalation is not acknowledged in time)
+
+
+class EscalationPolicy(models.Model):
+    """The chain of steps an unacknowledged escalation moves along; one per project,
+    and one without a project: the global default (admin refuses a second one)."""
+
+    id = models.AutoField(primary_key=True)
+    name = models.CharField(max_length=100)
+    project = models.OneToOneField(
+        Project,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="escalation_policy",
+        help_text="Empty: the global default, for projects without a policy of their own.",
+    )
+    critical_deadline = models.DurationField(
+        default=timedelta(minutes=15), help_text="Time to acknowledge a critical escalation."
+    )
+    high_deadline = models.DurationField(default=timedelta(hours=1))
+    medium_deadline = models.DurationField(default=timedelta(hours=4))
+    low_deadline = models.DurationField(default=timedelta(days=1))
+    repeat_count = models.PositiveSmallIntegerField(
+        default=0, help_text="How many more times the chain starts over after its last step."
+    )
+
+    class Meta:
+        db_table = "escalation_policy"
+        verbose_name_plural = "escalation policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        defaults = EscalationPolicy.objects.filter(project__isnull=True).exclude(pk=self.pk)
+        if self.project_id is None and defaults.exists():
+            raise ValidationError({"project": "There is a global default policy already."})
+
+    def deadline_for(self, level: str) -> timedelta:
+        return getattr(self, f"{level}_deadline")
+
+
+class EscalationPolicyStep(models.Model):
+    """One step: a person, or the leads of a project (every one of them is escalated to)."""
+
+    id = models.BigAutoField(primary_key=True)
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    leads_of_project = models.ForeignKey(
+        Project,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Instead of a person: every lead who can see this project.",
+    )
+
+    class Meta:
+        db_table = "escalation_policy_step"
+        ordering = ["policy", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "position"], name="escalation_step_position"),
+            models.CheckConstraint(
+                condition=Q(user__isnull=True) ^ Q(leads_of_project__isnull=True),
+                name="escalation_step_one_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.user_id:
+            return f"{self.position}: {self.user}"
+        return f"{self.position}: leads of {self.leads_of_project}"
+
+
+class NotificationSettings(models.Model):
+    """Which events email one person; no row means every default below."""
+
+    user = models.OneToOneField(
+        User, on_delete=models.CASCADE, primary_key=True, related_name="notification_settings"
+    )
+    assigned = models.BooleanField("An error is assigned to me, or taken from me", default=True)
+    escalated = models.BooleanField("An error is escalated to me", default=True)
+    acknowledged = models.BooleanField("My escalation is acknowledged", default=True)
+    regressed = models.BooleanField("An error assigned to me comes back", default=True)
+    reminders = models.BooleanField("Reminders of due and overdue assignments", default=True)
+    mentions = models.BooleanField("A comment mentions me", default=True)
+    daily_digest = models.BooleanField(
+        "One daily digest of My work instead of single emails", default=False
+    )
+
+    class Meta:
+        db_table = "notification_settings"
+        verbose_name_plural = "notification settings"
+
+    def __str__(self) -> str:
+        return f"notification settings of {self.user_id}"

@@ -13,8 +13,12 @@ Who hears about what:
 - the previous assignee, when a lead or admin takes their error over;
 - the assignee, when their error regresses (ingestion calls `notify_regressed`);
 - the person escalated to, on escalation;
-- the escalator, when the escalation is acknowledged.
-Inactive users and users without an email address get nothing.
+- the escalator, when the escalation is acknowledged;
+- the assignee, before a due date (`notify_due_soon`); the assignee and the lead who
+  assigned it, when it passes (`notify_overdue`).
+Inactive users and users without an email address get nothing, and neither does
+anyone who turned that kind of email off in their notification settings (My settings)
+or chose the daily digest of My work instead (`send_daily_digests`).
 """
 
 import re
@@ -27,7 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tracking import access
-from tracking.models import Error, ErrorAssignment, ErrorEscalation, User
+from tracking.models import Error, ErrorAssignment, ErrorEscalation, NotificationSettings, User
 from tracking.tasks import send_email
 
 
@@ -58,12 +62,43 @@ def notification_key(*, to: User, reason: str, about: str) -> str:
     return f"{reason}:{about}:user-{to.pk}"
 
 
+# The notification setting each reason answers to (see NotificationSettings).
+SETTING_OF_REASON = {
+    "assigned": "assigned",
+    "taken-over": "assigned",
+    "escalated": "escalated",
+    "acknowledged": "acknowledged",
+    "regressed": "regressed",
+    "due-soon": "reminders",
+    "overdue": "reminders",
+    "mentioned": "mentions",
+}
+
+
+def settings_of(user: User) -> NotificationSettings:
+    """The person's settings; the defaults (unsaved) when they never changed them."""
+    try:
+        return NotificationSettings.objects.get(user=user)
+    except NotificationSettings.DoesNotExist:
+        return NotificationSettings(user=user)
+
+
+def wants_email(user: User, *, reason: str) -> bool:
+    """Whether `user` gets a single email for `reason`; a reason with no setting (the
+    digest itself) always goes."""
+    setting = SETTING_OF_REASON.get(reason)
+    if setting is None:
+        return True
+    chosen = settings_of(user)
+    return getattr(chosen, setting) and not chosen.daily_digest
+
+
 def queue_email(
     *, to: User, reason: str, about: str, subject: str, lines: list[str], error: Error
 ) -> None:
     """Enqueue `subject` for `to` once the surrounding transaction commits; `reason` and
     `about` (e.g. "assigned", "assignment-12") make its idempotency key."""
-    if not to.email or not to.is_active:
+    if not to.email or not to.is_active or not wants_email(to, reason=reason):
         return
     # Only to people who can see the error's project (they may have left its team).
     if not access.members_of_project(error.project_id).filter(pk=to.pk).exists():
@@ -189,3 +224,75 @@ def notify_acknowledged(escalation: ErrorEscalation) -> None:
         lines=lines,
         error=error,
     )
+
+
+def notify_due_soon(assignment: ErrorAssignment) -> None:
+    error = assignment.error
+    lines = [
+        f"An error assigned to you is due {_format_time(assignment.due_date)}.",
+        "",
+        *_error_lines(error),
+    ]
+    queue_email(
+        to=assignment.assigned_to,
+        reason="due-soon",
+        about=f"assignment-{assignment.pk}-{assignment.due_date.isoformat()}",
+        subject=f"Due soon: {error.title}",
+        lines=lines,
+        error=error,
+    )
+
+
+def notify_overdue(assignment: ErrorAssignment) -> None:
+    """To the assignee, and to whoever assigned it when that was someone else."""
+    error = assignment.error
+    lines = [
+        f"The error assigned to {assignment.assigned_to} was due "
+        f"{_format_time(assignment.due_date)} and is still open.",
+        "",
+        *_error_lines(error),
+    ]
+    people = [assignment.assigned_to]
+    if assignment.assigned_by_id != assignment.assigned_to_id:
+        people.append(assignment.assigned_by)
+    for person in people:
+        queue_email(
+            to=person,
+            reason="overdue",
+            about=f"assignment-{assignment.pk}-{assignment.due_date.isoformat()}",
+            subject=f"Overdue: {error.title}",
+            lines=lines,
+            error=error,
+        )
+
+
+def digest_email(user: User, *, day: str) -> dict[str, str] | None:
+    """The daily digest of `user`'s My work as `send_email` arguments; None when
+    there is nothing in it (or nowhere to send it)."""
+    from tracking.selectors import my_work
+
+    if not user.email or not user.is_active:
+        return None
+    work = my_work(user, now=timezone.now(), limit=20)
+    if not (work.assignments_total or work.escalations_total or work.regressions_total):
+        return None
+    lines = [f"Your work on {day}:", ""]
+    lines.append(f"Assigned to you ({work.assignments_total}):")
+    for assignment in work.assignments:
+        due = f" (due {_format_time(assignment.due_date)})" if assignment.due_date else ""
+        lines.append(f"- {single_line(assignment.error.title)}{due}: {error_url(assignment.error)}")
+    lines += ["", f"Escalated to you, not acknowledged ({work.escalations_total}):"]
+    for escalation in work.escalations:
+        lines.append(
+            f"- [{escalation.get_escalation_level_display()}] "
+            f"{single_line(escalation.error.title)}: {error_url(escalation.error)}"
+        )
+    lines += ["", f"Came back after a fix ({work.regressions_total}):"]
+    for error in work.regressions:
+        lines.append(f"- {single_line(error.title)}: {error_url(error)}")
+    return {
+        "key": notification_key(to=user, reason="digest", about=day),
+        "recipient": user.email,
+        "subject": single_line(f"[Error tracker] Your daily digest, {day}"),
+        "body": "\n".join([*lines, ""]),
+    }

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods
 
 from tracking.auth import ThrottledPasswordChangeForm
 from tracking.forms import add_refusal
-from tracking.models import Project, User
+from tracking.models import NotificationSettings, Project, User
 from tracking.services import people
 from tracking.workflow import permissions
 from tracking.workflow.exceptions import Forbidden, Refused
@@ -50,6 +50,24 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ("first_name", "last_name", "email", "time_zone")
         help_texts = {"email": "Assignments, escalations and take-overs are emailed here."}
+
+
+class NotificationSettingsForm(forms.ModelForm):
+    class Meta:
+        model = NotificationSettings
+        fields = (
+            "assigned",
+            "escalated",
+            "acknowledged",
+            "regressed",
+            "reminders",
+            "mentions",
+            "daily_digest",
+        )
+        help_texts = {
+            "daily_digest": "Every morning, one email listing your assignments, escalations "
+            "and regressions; the single emails above stop.",
+        }
 
 
 class PersonForm(forms.Form):
@@ -146,6 +164,16 @@ def my_settings(request: HttpRequest) -> HttpResponse:
     )
     # Django's form autofocuses the old password; here it would pull the page down to it.
     password.fields["old_password"].widget.attrs.pop("autofocus", None)
+    notification_settings = NotificationSettingsForm(
+        request.POST if which == "notifications" else None,
+        instance=NotificationSettings.objects.filter(user=user).first()
+        or NotificationSettings(user=user),
+        label_suffix="",
+    )
+    if which == "notifications" and notification_settings.is_valid():
+        notification_settings.save()
+        messages.success(request, "Notification settings saved.")
+        return redirect("my_settings")
     if which == "profile" and profile.is_valid():
         profile.save()
         messages.success(request, "Settings saved.")
@@ -161,6 +189,7 @@ def my_settings(request: HttpRequest) -> HttpResponse:
         {
             "profile_form": profile,
             "password_form": password,
+            "notifications_form": notification_settings,
             "has_password": user.has_usable_password(),
             "role": people.role_of(user),
             "zone_name": timezone.get_current_timezone_name(),

@@ -68,8 +68,9 @@ class TestAssign:
         permissions.has_role(lead)  # the request's user has its groups loaded once per request
         # savepoint, lock, active assignment, the lead's visible projects, assignee
         # check, the assignee sees the project, deactivate, insert, activity, the
-        # email's recipient sees the project, release
-        with django_assert_num_queries(11):
+        # assignee's notification settings, the email's recipient sees the project,
+        # release
+        with django_assert_num_queries(12):
             workflow.assign(error=error, assignee=engineer, by=lead)
 
     def test_engineer_may_not_take_someone_elses_error(self, engineer, other_engineer, error):

@@ -77,6 +77,8 @@ class Dashboard:
     overdue_assignments: int
     due_this_week: int
     unacknowledged_escalations: int
+    timed_out_escalations: int
+    exhausted_escalations: int
     escalations_this_week: Trend
     occurrences_by_day: list[Bar]
     resolve_times: list[ResolveTime]
@@ -144,6 +146,12 @@ def dashboard(*, now: datetime, user: User | None, project_limit: int = 8) -> Da
     )
     escalation_counts = ErrorEscalation.objects.filter(rows_scope).aggregate(
         unacknowledged=Count("pk", filter=Q(acknowledged_at__isnull=True)),
+        # Escalation policies: deadlines that passed unacknowledged, and the errors
+        # whose chain ran out of steps.
+        timed_out=Count("pk", filter=Q(acknowledged_at__isnull=True, timed_out_at__isnull=False)),
+        exhausted_errors=Count(
+            "error", distinct=True, filter=Q(acknowledged_at__isnull=True, chain_exhausted=True)
+        ),
         this_week=Count("pk", filter=Q(escalated_at__gte=week_ago)),
         previous_week=Count(
             "pk", filter=Q(escalated_at__gte=two_weeks_ago, escalated_at__lt=week_ago)
@@ -176,6 +184,8 @@ def dashboard(*, now: datetime, user: User | None, project_limit: int = 8) -> Da
         overdue_assignments=assignment_counts["overdue"],
         due_this_week=assignment_counts["due_this_week"],
         unacknowledged_escalations=escalation_counts["unacknowledged"],
+        timed_out_escalations=escalation_counts["timed_out"],
+        exhausted_escalations=escalation_counts["exhausted_errors"],
         escalations_this_week=Trend(
             escalation_counts["this_week"], escalation_counts["previous_week"]
         ),

@@ -95,7 +95,8 @@ def my_work(user: User, *, now: datetime, limit: int = MY_WORK_LIMIT) -> MyWork:
                 output_field=IntegerField(),
             )
         )
-        .order_by("urgency", "escalated_at"),
+        # The nearest acknowledgement deadline first (escalation policies); then level.
+        .order_by(F("ack_deadline").asc(nulls_last=True), "urgency", "escalated_at"),
         limit=limit,
     )
     regressions, regressions_total = _first_rows(

@@ -13,7 +13,7 @@ from django.db import transaction
 from tracking import notifications
 from tracking.models import ActivityVerb, Error, ErrorAssignment, User
 from tracking.services.activity import record_activity
-from tracking.workflow import permissions, policy, rows, rules
+from tracking.workflow import permissions, policy, reminders, rows, rules
 from tracking.workflow.exceptions import Refused
 from tracking.workflow.transitions import Action
 
@@ -104,6 +104,7 @@ def _assign_locked(
         },
     )
     notifications.notify_assigned(assignment)
+    reminders.schedule(assignment)
     rows.sync(error, locked)
     return assignment
 

@@ -12,7 +12,7 @@ from django.db import transaction
 
 from tracking.models import ActivityVerb, Error, ErrorDuplicate, ErrorStatus, User
 from tracking.services.activity import record_activity
-from tracking.workflow import policy, rows, rules
+from tracking.workflow import policies, policy, rows, rules
 from tracking.workflow.exceptions import Refused
 from tracking.workflow.transitions import Action
 
@@ -80,6 +80,7 @@ def mark_duplicate(
         similarity_reason=reason,
     )
     rows.set_status(locked_duplicate, ErrorStatus.DUPLICATE)
+    policies.stop_chain(locked_duplicate)  # the primary carries the work now
 
     active = rows.active_assignment(locked_duplicate)
     if active is not None:

@@ -3,6 +3,10 @@
 Anyone with a role escalates, to an active engineer, lead or admin who is not the
 escalator, with a reason and a level; a second pending escalation to the same person
 must raise the level. Only the person escalated to acknowledges, once.
+
+When an escalation policy applies, the escalation gets an acknowledgement deadline and
+the worker moves it along the chain (tracking.workflow.policies); acknowledging stops
+the chain.
 """
 
 from django.db import transaction
@@ -18,7 +22,7 @@ from tracking.models import (
     User,
 )
 from tracking.services.activity import record_activity
-from tracking.workflow import permissions, policy, rows, rules
+from tracking.workflow import permissions, policies, policy, rows, rules
 from tracking.workflow.exceptions import Refused
 from tracking.workflow.transitions import Action
 
@@ -65,6 +69,7 @@ def escalate(
         actor=by,
         details={"to": rows.user_ref(to), "level": level, "reason": reason},
     )
+    policies.start_deadline(escalation)
     notifications.notify_escalated(escalation)
     rows.sync(error, locked)
     return escalation
@@ -81,6 +86,9 @@ def acknowledge(*, escalation: ErrorEscalation, by: User) -> ErrorEscalation:
     policy.check(by, Action.ACKNOWLEDGE, locked, escalation=current)
     current.acknowledged_at = timezone.now()
     current.save(update_fields=["acknowledged_at"])
+    # Acknowledging any escalation of the chain stops it.
+    if policies.stop_chain(locked):
+        current.ack_deadline = None
     record_activity(
         error=locked,
         verb=ActivityVerb.ACKNOWLEDGED,

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from tracking.models import ActivityVerb, Error, ErrorResolution, ErrorStatus, ResolutionType, User
 from tracking.services.activity import record_activity
-from tracking.workflow import policy, rows, rules
+from tracking.workflow import policies, policy, rows, rules
 from tracking.workflow.exceptions import Refused
 from tracking.workflow.transitions import Action
 
@@ -54,6 +54,7 @@ def resolve(
     )
     rules.steps_when_testing_required(current_type, steps_taken)
     rows.set_status(locked, ErrorStatus.RESOLVED)
+    policies.stop_chain(locked)  # no more automatic escalation of a resolved error
     resolution = ErrorResolution.objects.create(
         error=locked,
         resolved_by=by,

@@ -237,6 +237,7 @@ class Command(BaseCommand):
         projects = self.ensure_projects()
         types = self.ensure_resolution_types(users["admin"])
         errors = self.ingest_errors(projects)
+        self.ensure_escalation_policy(users, projects)
         self.run_workflow(users, types, errors, projects)
         self.ensure_teams(users, projects)
         self.print_summary(projects)
@@ -528,6 +529,30 @@ class Command(BaseCommand):
             and not errors["deprecation"].activities.filter(verb="ignored").exists()
         ):
             workflow.ignore(error=errors["deprecation"], by=lead)
+
+    def ensure_escalation_policy(
+        self, users: dict[str, User], projects: dict[str, Project]
+    ) -> None:
+        """Storefront's policy gives one minute at every level: on `make run` the
+        engineer's escalation to the lead goes to the admin a minute later, by the worker."""
+        from tracking.models import EscalationPolicy, EscalationPolicyStep
+
+        minute = timedelta(minutes=1)
+        policy, created = EscalationPolicy.objects.get_or_create(
+            project=projects["storefront"],
+            defaults={
+                "name": "Storefront on-call (demo: one minute)",
+                "critical_deadline": minute,
+                "high_deadline": minute,
+                "medium_deadline": minute,
+                "low_deadline": minute,
+            },
+        )
+        if created:
+            for position, username in enumerate(("lead", "admin")):
+                EscalationPolicyStep.objects.create(
+                    policy=policy, position=position, user=users[username]
+                )
 
     def print_summary(self, projects: dict[str, Project]) -> None:
         base = settings.SITE_URL

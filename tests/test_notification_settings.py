@@ -7,7 +7,7 @@ from django.core import mail
 from django.urls import reverse
 
 from tests.helpers import factories
-from tracking import tasks, workflow
+from tracking import periodic, workflow
 from tracking.models import NotificationSettings
 from tracking.notifications import wants_email
 
@@ -52,26 +52,26 @@ def test_the_digest_replaces_single_emails_and_lists_my_work(
         workflow.assign(error=error, assignee=engineer, by=lead)
     assert mail.outbox == []
 
-    assert tasks.send_daily_digests.call() == 1
+    assert periodic.send_daily_digests.call() == 1
     [digest] = mail.outbox
     assert digest.subject.startswith("[Error tracker] Your daily digest")
     assert error.title in digest.body
     assert digest.to == [engineer.email]
-    tasks.send_daily_digests.call()  # the same day again: nothing twice
+    periodic.send_daily_digests.call()  # the same day again: nothing twice
     assert len(mail.outbox) == 1
 
 
 def test_nobody_with_an_empty_my_work_gets_a_digest(engineer):
     NotificationSettings.objects.create(user=engineer, daily_digest=True)
-    assert tasks.send_daily_digests.call() == 0
+    assert periodic.send_daily_digests.call() == 0
 
 
 def test_the_next_digest_is_at_the_digest_hour(settings):
     settings.DIGEST_HOUR_UTC = 7
     before = datetime(2026, 3, 1, 6, 30, tzinfo=UTC)
     after = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
-    assert tasks.next_digest_time(before) == datetime(2026, 3, 1, 7, tzinfo=UTC)
-    assert tasks.next_digest_time(after) == datetime(2026, 3, 1, 7, tzinfo=UTC) + timedelta(1)
+    assert periodic.next_digest_time(before) == datetime(2026, 3, 1, 7, tzinfo=UTC)
+    assert periodic.next_digest_time(after) == datetime(2026, 3, 1, 7, tzinfo=UTC) + timedelta(1)
 
 
 def test_a_person_without_settings_gets_every_email():

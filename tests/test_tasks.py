@@ -18,8 +18,9 @@ from tests.helpers import factories
 from tests.helpers.policies import make_policy
 from tests.helpers.smtp import smtp_server
 from tests.helpers.worker import start_worker, wait_until
-from tracking import tasks, workflow
+from tracking import periodic, tasks, workflow
 from tracking.models import SentNotification
+from tracking.workflow import policies
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +118,7 @@ def test_maintenance_puts_back_stale_tasks_and_prunes_old_results(settings, data
         status=TaskResultStatus.FAILED, finished_at=now - timedelta(days=1)
     )
 
-    assert tasks.maintain_tasks.call() == {"requeued": 1, "pruned": 1}
+    assert periodic.maintain_tasks.call() == {"requeued": 1, "pruned": 1}
 
     statuses = dict(DBTaskResult.objects.values_list("id", "status"))
     assert statuses[stale.db_result.id] == TaskResultStatus.READY
@@ -125,10 +126,10 @@ def test_maintenance_puts_back_stale_tasks_and_prunes_old_results(settings, data
     assert old.db_result.id not in statuses
     assert statuses[recent.db_result.id] == TaskResultStatus.FAILED
     # It scheduled its next run, once.
-    [following] = DBTaskResult.objects.filter(task_path=tasks.maintain_tasks.module_path)
+    [following] = DBTaskResult.objects.filter(task_path=periodic.maintain_tasks.module_path)
     assert following.run_after > now
-    tasks.schedule_maintenance(after=timedelta(0))
-    assert DBTaskResult.objects.filter(task_path=tasks.maintain_tasks.module_path).count() == 1
+    periodic.schedule_maintenance(after=timedelta(0))
+    assert DBTaskResult.objects.filter(task_path=periodic.maintain_tasks.module_path).count() == 1
 
 
 # The real worker ---------------------------------------------------------------------
@@ -230,7 +231,7 @@ def test_an_unacknowledged_escalation_moves_along_its_policy_once_with_two_worke
     escalation = workflow.escalate(
         error=error, to=first, by=engineer, reason="Down.", level="critical"
     )
-    tasks.escalation_deadline_passed.using(run_after=escalation.ack_deadline).enqueue(
+    policies.escalation_deadline_passed.using(run_after=escalation.ack_deadline).enqueue(
         escalation_id=str(escalation.pk)
     )  # a duplicate: still escalated once
 

@@ -18,7 +18,7 @@ Who hears about what:
   assigned it, when it passes (`notify_overdue`).
 Inactive users and users without an email address get nothing, and neither does
 anyone who turned that kind of email off in their notification settings (My settings)
-or chose the daily digest of My work instead (`send_daily_digests`).
+or chose the daily digest of My work instead (`tracking.periodic.send_daily_digests`).
 """
 
 import re

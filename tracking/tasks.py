@@ -7,26 +7,22 @@ a request and nothing in ingestion waits on it.
 - `send_email`: every email the product sends. Claims its idempotency key first (at most
   once per recipient, reason and object, even when a task runs twice) and retries a
   failing mail server with growing pauses (the framework has no retries of its own).
-- `escalation_deadline_passed`: runs at an escalation's acknowledgement deadline and
-  moves it to the policy's next step unless it was acknowledged (or the chain stopped);
-  it checks the row under the error's lock, so a stale or repeated run does nothing.
-- `due_date_reminder`: before an assignment's due date, and when it passes; a reminder
-  whose assignment was replaced, re-dated or resolved does nothing.
-- `send_daily_digests`: once a day (DIGEST_HOUR_UTC), the digest of My work to everyone
-  who chose it instead of single emails; it enqueues its own next run.
-- `maintain_tasks`: puts back the tasks of a worker that died mid-task and deletes old
-  finished results; it enqueues its own next run, so one chain runs while any worker does.
+- `requeue_stale_tasks` / `prune_task_results`: what the maintenance task does.
+
+Tasks that run workflow code are defined beside it (`tracking.workflow.policies.
+escalation_deadline_passed`, `tracking.workflow.reminders.due_date_reminder`) and the
+recurring ones in `tracking.periodic`: this module imports only models, so everything
+may enqueue an email without an import cycle.
 """
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.tasks import task
 from django.utils import timezone
-from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
@@ -101,78 +97,3 @@ def prune_task_results() -> int:
     finished_before = timezone.now() - timedelta(days=settings.TASK_RESULT_RETENTION_DAYS)
     deleted, _ = DBTaskResult.objects.finished().filter(finished_at__lt=finished_before).delete()
     return deleted
-
-
-def schedule_maintenance(*, after: timedelta) -> None:
-    """Enqueue `maintain_tasks` to run `after` from now, unless a run is already waiting
-    (two workers starting at once may both enqueue one; the extra chain then ends)."""
-    if not isinstance(maintain_tasks.get_backend(), DatabaseBackend):
-        return
-    waiting = DBTaskResult.objects.filter(
-        task_path=maintain_tasks.module_path, status=TaskResultStatus.READY
-    )
-    if waiting.exists():
-        return
-    maintain_tasks.using(run_after=timezone.now() + after).enqueue()
-
-
-@task
-def maintain_tasks() -> dict[str, int]:
-    requeued = requeue_stale_tasks()
-    pruned = prune_task_results()
-    schedule_maintenance(after=timedelta(seconds=settings.TASK_MAINTENANCE_INTERVAL_SECONDS))
-    schedule_digests()
-    return {"requeued": requeued, "pruned": pruned}
-
-
-@task
-def escalation_deadline_passed(*, escalation_id: str) -> int:
-    """Returns how many escalations it made (0: acknowledged, stopped, or already done)."""
-    # Imported here: the workflow imports notifications, which import this module.
-    from tracking.workflow import policies
-
-    return len(policies.time_out(escalation_id=escalation_id))
-
-
-def next_digest_time(now: datetime) -> datetime:
-    at = now.astimezone(UTC).replace(
-        hour=settings.DIGEST_HOUR_UTC, minute=0, second=0, microsecond=0
-    )
-    return at if at > now else at + timedelta(days=1)
-
-
-def schedule_digests() -> None:
-    """Enqueue the next `send_daily_digests` unless one is waiting (the maintenance
-    chain calls this, so a digest run is always scheduled while any worker runs)."""
-    if not isinstance(send_daily_digests.get_backend(), DatabaseBackend):
-        return
-    waiting = DBTaskResult.objects.filter(
-        task_path=send_daily_digests.module_path, status=TaskResultStatus.READY
-    )
-    if not waiting.exists():
-        send_daily_digests.using(run_after=next_digest_time(timezone.now())).enqueue()
-
-
-@task
-def send_daily_digests() -> int:
-    """Returns how many digests it enqueued; each is keyed by person and day, so a rerun
-    of the same day sends none twice."""
-    from tracking.models import User
-    from tracking.notifications import digest_email
-
-    day = timezone.now().astimezone(UTC).date().isoformat()
-    sent = 0
-    for user in User.objects.filter(notification_settings__daily_digest=True, is_active=True):
-        email = digest_email(user, day=day)
-        if email is not None:
-            send_email.enqueue(**email)
-            sent += 1
-    schedule_digests()
-    return sent
-
-
-@task
-def due_date_reminder(*, assignment_id: str, kind: str, due_date: str) -> bool:
-    from tracking.workflow import reminders
-
-    return reminders.remind(assignment_id=assignment_id, kind=kind, due_date=due_date)

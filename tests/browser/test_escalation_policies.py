@@ -15,8 +15,8 @@ from tests.helpers import factories
 from tests.helpers.policies import make_policy
 from tests.helpers.smtp import smtp_server
 from tests.helpers.worker import start_worker
-from tracking import tasks
 from tracking.models import ErrorEscalation
+from tracking.workflow import policies
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 
@@ -49,7 +49,7 @@ def test_countdown_then_the_worker_escalates_to_the_next_step(
     # Test set-up, not app behaviour: let the twelve minutes pass.
     past = timezone.now() - timedelta(seconds=1)
     ErrorEscalation.objects.filter(error=error).update(ack_deadline=past)
-    DBTaskResult.objects.filter(task_path=tasks.escalation_deadline_passed.module_path).update(
+    DBTaskResult.objects.filter(task_path=policies.escalation_deadline_passed.module_path).update(
         run_after=past
     )
     with smtp_server() as mailbox:

@@ -24,7 +24,7 @@ def pending_reminders():
     return [
         result.args_kwargs["kwargs"]
         for result in DBTaskResult.objects.filter(
-            task_path=tasks.due_date_reminder.module_path, status=TaskResultStatus.READY
+            task_path=reminders.due_date_reminder.module_path, status=TaskResultStatus.READY
         )
     ]
 
@@ -43,7 +43,7 @@ def test_an_assignment_with_a_due_date_enqueues_its_two_reminders(
     )
     kinds = {(row["assignment_id"], row["kind"]) for row in pending_reminders()}
     assert kinds == {(str(assignment.pk), "due-soon"), (str(assignment.pk), "overdue")}
-    runs = DBTaskResult.objects.filter(task_path=tasks.due_date_reminder.module_path)
+    runs = DBTaskResult.objects.filter(task_path=reminders.due_date_reminder.module_path)
     assert sorted(run.run_after for run in runs) == [due - timedelta(hours=24), due]
 
 

@@ -3,7 +3,7 @@ worker does when it passes.
 
 An escalation made on a project with a policy (its own, else the global default) gets
 `ack_deadline` = now + the policy's deadline for its level, and a task that runs then
-(`tracking.tasks.escalation_deadline_passed`). The chain of an error is its pending
+(`escalation_deadline_passed`, below). The chain of an error is its pending
 escalations with a deadline; when the deadline of one passes and none of them was
 acknowledged, every one of them is marked timed out and the next step of the policy is
 escalated to (a new row each: automatic, same level, escalated_by the original
@@ -20,6 +20,7 @@ from datetime import datetime
 from functools import partial
 
 from django.db import transaction
+from django.tasks import task
 from django.utils import timezone
 
 from tracking import access, notifications
@@ -69,7 +70,6 @@ def _position_of(steps: list[EscalationPolicyStep], person: User, project_id: in
 
 
 def _enqueue_deadline(escalation: ErrorEscalation) -> None:
-    from tracking.tasks import escalation_deadline_passed
 
     backend = escalation_deadline_passed.get_backend()
     if not backend.supports_defer:
@@ -206,3 +206,9 @@ def time_out(*, escalation_id: str, now: datetime | None = None) -> list[ErrorEs
             chain_exhausted=True
         )
     return created
+
+
+@task
+def escalation_deadline_passed(*, escalation_id: str) -> int:
+    """Returns how many escalations it made (0: acknowledged, stopped, or already done)."""
+    return len(time_out(escalation_id=escalation_id))

@@ -1,7 +1,7 @@
 """Due-date reminders: a reminder to the assignee DUE_REMINDER_HOURS before the due
 date, and an overdue notice to the assignee and the lead who assigned it when it passes.
 
-Each assignment with a due date enqueues both (`tracking.tasks.due_date_reminder`) as
+Each assignment with a due date enqueues both (`due_date_reminder`, below) as
 it is created. Reassigning, taking over or changing the due date makes a new assignment
 row, and resolving changes the error's status: a task left from before finds its
 assignment inactive, its due date changed, or its error not open, and sends nothing.
@@ -13,6 +13,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.tasks import task
 from django.utils import timezone
 
 from tracking import notifications
@@ -24,7 +25,6 @@ OVERDUE = "overdue"
 
 def schedule(assignment: ErrorAssignment) -> None:
     """Enqueue the assignment's reminders, after the assigning transaction commits."""
-    from tracking.tasks import due_date_reminder
 
     if assignment.due_date is None or not due_date_reminder.get_backend().supports_defer:
         return
@@ -66,3 +66,8 @@ def remind(*, assignment_id: str, kind: str, due_date: str) -> bool:
         else:
             notifications.notify_overdue(assignment)
     return True
+
+
+@task
+def due_date_reminder(*, assignment_id: str, kind: str, due_date: str) -> bool:
+    return remind(assignment_id=assignment_id, kind=kind, due_date=due_date)

@@ -1,7 +1,7 @@
 """`manage.py worker`: the background worker (django-tasks-db's db_worker, same options).
 
 Before it starts taking tasks it puts back the tasks of workers that died mid-task and
-makes sure the maintenance task is scheduled (tracking.tasks.maintain_tasks). Run as
+makes sure the maintenance task is scheduled (tracking.periodic.maintain_tasks). Run as
 many as you like: each task is claimed by one worker (SELECT ... FOR UPDATE SKIP LOCKED
 on PostgreSQL, an exclusive transaction on SQLite).
 """
@@ -12,7 +12,8 @@ from datetime import timedelta
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
 
-from tracking.tasks import requeue_stale_tasks, schedule_maintenance
+from tracking.periodic import schedule_maintenance
+from tracking.tasks import requeue_stale_tasks
 
 
 class Command(DBWorkerCommand):

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from tracking.models import Error, ErrorAssignment, ErrorEscalation, User
+from tracking.models import Comment, Error, ErrorAssignment, ErrorEscalation, User
 from tracking.tasks import send_email
 
 
@@ -182,6 +182,27 @@ def notify_acknowledged(escalation: ErrorEscalation) -> None:
         reason="acknowledged",
         about=f"escalation-{escalation.pk}",
         subject=f"Escalation acknowledged: {error.title}",
+        lines=lines,
+        error=error,
+    )
+
+
+def notify_mentioned(*, comment: Comment, mentioned: User) -> None:
+    """`mentioned` was @-mentioned in `comment` (the workflow skips the author)."""
+    error = comment.error
+    lines = [
+        f"{comment.author} mentioned you in a comment.",
+        "",
+        *_error_lines(error),
+        "",
+        "Comment:",
+        comment.body,
+    ]
+    queue_email(
+        to=mentioned,
+        reason="mention",
+        about=f"comment-{comment.pk}",
+        subject=f"{comment.author} mentioned you: {error.title}",
         lines=lines,
         error=error,
     )

@@ -48,6 +48,9 @@ from tracking.forms import (
     BulkForm,
     BulkIgnoreForm,
     BulkResolveForm,
+    CommentForm,
+    DeleteCommentForm,
+    EditCommentForm,
     EscalateForm,
     MarkDuplicateForm,
     ResolveForm,
@@ -59,7 +62,17 @@ from tracking.models import (
     ErrorStatus,
 )
 from tracking.people import project_settings_forms
-from tracking.workflow import Action, Forbidden, Refused, buttons, effects, permissions, policy
+from tracking.selectors.comments import attach_comments
+from tracking.workflow import (
+    Action,
+    Forbidden,
+    Refused,
+    buttons,
+    comments,
+    effects,
+    permissions,
+    policy,
+)
 
 
 def htmx_target(request: HttpRequest) -> str | None:
@@ -402,6 +415,9 @@ ACTION_FORMS: dict[Action, type[WorkflowForm]] = {
     Action.ACKNOWLEDGE: AcknowledgeForm,
     Action.RESOLVE: ResolveForm,
     Action.MARK_DUPLICATE: MarkDuplicateForm,
+    Action.COMMENT: CommentForm,
+    Action.EDIT_COMMENT: EditCommentForm,
+    Action.DELETE_COMMENT: DeleteCommentForm,
 }
 # Acknowledge forms sit on each escalation, not in the action panel.
 PANEL_FORMS = (Action.ASSIGN, Action.ESCALATE, Action.RESOLVE, Action.MARK_DUPLICATE)
@@ -478,6 +494,9 @@ ACTION_ANCHORS = {
     Action.ESCALATE: "action-escalate",
     Action.RESOLVE: "action-resolve",
     Action.MARK_DUPLICATE: "action-mark-duplicate",
+    Action.COMMENT: "comment-form",
+    Action.EDIT_COMMENT: "timeline",
+    Action.DELETE_COMMENT: "timeline",
 }
 
 
@@ -558,8 +577,9 @@ def _detail_text(key: str, value: Any) -> Any:
     return value
 
 
-def _timeline(error: Error) -> list[Any]:
+def _timeline(error: Error, viewer: Any = None) -> list[Any]:
     activities = selectors.timeline_for(error)
+    attach_comments(activities, error=error, viewer=viewer)
     for activity in activities:
         # "First seen" is when the first event happened, as in the header; the row may
         # be written later (imported or demo data, or a back-dated SDK timestamp).
@@ -621,6 +641,8 @@ def error_page_context(
         if outcome.form is not None:
             if action_forms.get(outcome.action.value) is outcome.form:
                 open_action = outcome.action.value
+            elif outcome.action is Action.COMMENT:
+                pass  # shown on the timeline's comment form
             else:
                 refusal = _form_errors_text(outcome.form)
         if outcome.action is Action.TAKE and outcome.refusal:
@@ -639,7 +661,8 @@ def error_page_context(
         "resolutions": selectors.resolutions_for(error),
         "duplicates": duplicates,
         "combined_count": error.occurrence_count + duplicates.duplicates_occurrence_count,
-        "timeline": _timeline(error),
+        "timeline": _timeline(error, request.user),
+        "comment_form": _comment_form(request, error, allowed, outcome),
         "affected": selectors.affected_users(error),
         "chart": chart,
         "chart_days": selectors.series_days(days=selectors.CHART_DAYS, today=today),
@@ -649,6 +672,17 @@ def error_page_context(
         "refusal": refusal,
         "open_action": open_action,
     }
+
+
+def _comment_form(
+    request: HttpRequest, error: Error, allowed: frozenset[Action], outcome: ActionOutcome | None
+) -> CommentForm | None:
+    """The timeline's new-comment form: the refused one again, else a blank one."""
+    if Action.COMMENT not in allowed:
+        return None
+    if outcome is not None and outcome.action is Action.COMMENT and outcome.form is not None:
+        return outcome.form  # type: ignore[return-value]
+    return CommentForm(error=error, user=request.user, auto_id=_auto_id(Action.COMMENT))
 
 
 @require_GET
@@ -709,6 +743,13 @@ def _success_message(action: Action, result: Any, user: Any) -> str:
         return f"Resolved as {result.resolution_type}."
     if action is Action.MARK_DUPLICATE:
         return f"Marked as a duplicate of “{result.primary_error.title}”."
+    if action is Action.COMMENT:
+        mentioned = [
+            person.display_name
+            for person in comments.mentioned_users(result.body)
+            if person.pk != user.pk
+        ]
+        return "Comment added" + (f"; told {', '.join(mentioned)}." if mentioned else ".")
     return {
         Action.UNASSIGN: "Unassigned.",
         Action.ACKNOWLEDGE: "Escalation acknowledged.",
@@ -716,6 +757,8 @@ def _success_message(action: Action, result: Any, user: Any) -> str:
         Action.IGNORE: "Ignored: new events are counted but do not reopen it.",
         Action.UNIGNORE: "No longer ignored.",
         Action.UNMARK_DUPLICATE: "No longer marked as a duplicate.",
+        Action.EDIT_COMMENT: "Comment edited.",
+        Action.DELETE_COMMENT: "Comment deleted.",
     }[action]
 
 

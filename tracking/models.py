@@ -589,6 +589,9 @@ class ErrorTagValue(models.Model):
 
     class Meta:
         db_table = "error_tag_value"
+        # The search box asks whether any error has a tag key (an unknown key is a
+        # message); the primary key leads with the error and cannot answer that.
+        indexes = [models.Index(fields=["key", "value"], name="error_tag_value_key")]
 
     def __str__(self) -> str:
         return f"{self.error_id} {self.key}={self.value}: {self.count}"

@@ -225,7 +225,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
         return redirect(reverse("inbox") + (f"?{params.urlencode()}" if params else ""))
     context = _inbox_context(request, params, inbox_url=request.get_full_path())
     if htmx_target(request) == "results":
-        return render(request, "tracking/inbox.html#results", context)
+        # While someone types, the box is theirs: only the filters follow it.
+        context["box_kept"] = context["filter"].search.box_changed
+        return render(request, "tracking/inbox.html#results_response", context)
     if context["can_bulk"]:
         context["bulk_forms"] = _bulk_forms(request.user, people=_people_choices(context["filter"]))
     return render(request, "tracking/inbox.html", context)
@@ -250,7 +252,7 @@ def _inbox_empty_state(request: HttpRequest, filterset: ErrorFilter) -> dict[str
     data = filterset.form.cleaned_data if filterset.form.is_valid() else {}
     status = data.get("status") or ErrorStatus.UNRESOLVED
     status_label = "" if status == ANY_STATUS else ErrorStatus(status).label.lower() + " "
-    search = (data.get("q") or "").strip()
+    search = filterset.search_text
     other_filters = (
         filterset.active_filter_count - bool(search) - (status != ErrorStatus.UNRESOLVED)
     )

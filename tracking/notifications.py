@@ -13,7 +13,8 @@ Who hears about what:
 - the previous assignee, when a lead or admin takes their error over;
 - the assignee, when their error regresses (ingestion calls `notify_regressed`);
 - the person escalated to, on escalation;
-- the escalator, when the escalation is acknowledged.
+- the escalator, when the escalation is acknowledged;
+- a person @-mentioned in a comment (`notify_mentioned`).
 Inactive users and users without an email address get nothing.
 """
 

@@ -274,7 +274,12 @@ def test_an_event_id_opens_its_error(client, engineer_client, project):
     event = make_event(exc_type="PaymentError", value="card declined")
     assert post(client, project, envelope_bytes(event)).status_code == 200
     error = Error.objects.get(exception_type="PaymentError")
-    for written in (event["event_id"], str(uuid.UUID(event["event_id"])).upper()):
+    for written in (
+        event["event_id"],
+        str(uuid.UUID(event["event_id"])).upper(),
+        # Pasted after the box's starting "is:unresolved".
+        f"is:unresolved {event['event_id']}",
+    ):
         response = engineer_client.get("/", {"q": f" {written} "})
         assert response.status_code == 302
         assert response["Location"] == f"/errors/{error.pk}/"

@@ -99,6 +99,8 @@ class ErrorFilter(django_filters.FilterSet):
                 "type": "search",
                 "placeholder": "Words, an event id, is:resolved, browser:Chrome…",
                 "role": "search",
+                "aria-describedby": "search-status",
+                "autocomplete": "off",
             }
         ),
     )
@@ -114,7 +116,9 @@ class ErrorFilter(django_filters.FilterSet):
     level = django_filters.ChoiceFilter(
         choices=Level.choices, empty_label="Any level", method="filter_noop"
     )
-    assignee = django_filters.ChoiceFilter(choices=[], method="filter_noop", empty_label="Anyone")
+    assignee = django_filters.ChoiceFilter(
+        label="Assignee", choices=[], method="filter_noop", empty_label="Anyone"
+    )
     escalated = django_filters.BooleanFilter(
         label="Escalated, unacknowledged", method="filter_noop", widget=forms.CheckboxInput
     )

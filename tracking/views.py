@@ -39,7 +39,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from tracking import selectors
+from tracking import search, selectors
 from tracking.filters import ANY_STATUS, ASSIGNEE_ME, ASSIGNEE_NONE, ErrorFilter, error_for_search
 from tracking.forms import (
     AcknowledgeForm,
@@ -212,10 +212,12 @@ def _inbox_context(request: HttpRequest, params: QueryDict, *, inbox_url: str) -
 @vary_on_headers("HX-Request", "HX-Target")
 def inbox(request: HttpRequest) -> HttpResponse:
     # An event id (what an SDK logs) or an error id in the search box opens that error.
-    found = error_for_search(request.GET.get("q", ""))
+    # The box starts with "is:unresolved": the id may come with terms beside it.
+    words = search.parse(request.GET.get("q", "")).query.text
+    found = error_for_search(words[0]) if len(words) == 1 else None
     if found is not None:
         url = reverse("error_detail", args=[found])
-        messages.info(request, f"“{request.GET['q'].strip()}” is this error.")
+        messages.info(request, f"“{words[0].strip()}” is this error.")
         if getattr(request, "htmx", False):
             return HttpResponseClientRedirect(url)
         return redirect(url)

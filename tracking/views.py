@@ -62,6 +62,7 @@ from tracking.models import (
     ErrorStatus,
 )
 from tracking.people import project_settings_forms
+from tracking.selectors import search as search_box
 from tracking.selectors.comments import attach_comments
 from tracking.workflow import (
     Action,
@@ -221,15 +222,26 @@ def inbox(request: HttpRequest) -> HttpResponse:
         if getattr(request, "htmx", False):
             return HttpResponseClientRedirect(url)
         return redirect(url)
+    is_htmx = getattr(request, "htmx", False)
+    if "q_was" in request.GET and not is_htmx:
+        # The filter form without JavaScript: to the URL of what it asked for, the
+        # filters written into the box.
+        canonical = search_box.canonical_params(search_box.sync(request.GET))
+        return redirect(reverse("inbox") + "?" + urlencode(canonical))
     params = _without_empty(request.GET)
-    if len(params) != len(request.GET) and not getattr(request, "htmx", False):
+    if len(params) != len(request.GET) and not is_htmx:
         # The filter form without JavaScript sends every field: keep shared URLs short.
         return redirect(reverse("inbox") + (f"?{params.urlencode()}" if params else ""))
     context = _inbox_context(request, params, inbox_url=request.get_full_path())
     if htmx_target(request) == "results":
         # While someone types, the box is theirs: only the filters follow it.
         context["box_kept"] = context["filter"].search.box_changed
-        return render(request, "tracking/inbox.html#results_response", context)
+        response = render(request, "tracking/inbox.html#results_response", context)
+        # History holds the view as the box says it, not the form's raw fields.
+        if "q_was" in request.GET:
+            canonical = search_box.canonical_params(context["filter"].search)
+            response["HX-Push-Url"] = reverse("inbox") + "?" + urlencode(canonical)
+        return response
     if context["can_bulk"]:
         context["bulk_forms"] = _bulk_forms(request.user, people=_people_choices(context["filter"]))
     return render(request, "tracking/inbox.html", context)

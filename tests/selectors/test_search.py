@@ -177,3 +177,20 @@ def test_anything_typed_gives_a_result_or_a_message(engineer_client, errors, tex
     text = text.replace("\x00", "")
     response = engineer_client.get("/?" + urlencode({"q": text, "q_was": ""}), **HTMX_RESULTS)
     assert response.status_code == 200
+
+
+def test_history_and_the_no_javascript_form_get_the_view_as_the_box_says(engineer_client, errors):
+    shown = "is:unresolved"
+    form = {"q": shown, "q_was": shown, "status": "unresolved", "level": "fatal", "sort": "count"}
+    response = engineer_client.get("/?" + urlencode(form), **HTMX_RESULTS)
+    assert response["HX-Push-Url"] == "/?q=is%3Aunresolved+level%3Afatal&sort=count"
+    # Without JavaScript the same form redirects there; reopened, that URL shows the same.
+    response = engineer_client.get("/?" + urlencode(form))
+    assert response.status_code == 302
+    assert response["Location"] == "/?q=is%3Aunresolved+level%3Afatal&sort=count"
+    html = engineer_client.get(response["Location"]).content.decode()
+    assert box(html) == "is:unresolved level:fatal" and selected(html, "level") == "fatal"
+    # A box without is: shows every status, and its URL says so.
+    form = {"q": "browser:Chrome", "q_was": shown, "status": "unresolved"}
+    response = engineer_client.get("/?" + urlencode(form), **HTMX_RESULTS)
+    assert response["HX-Push-Url"] == "/?q=browser%3AChrome&sort=last_seen&status=any"

@@ -162,6 +162,21 @@ def sync(data: Any) -> Synced:
     )
 
 
+def canonical_params(synced: Synced) -> dict[str, str]:
+    """The URL parameters of what the inbox shows, the box holding every synced filter
+    (no q_was: reopened, it reads as a link and shows the same)."""
+    params = {
+        key: str(value)
+        for key, value in synced.data.items()
+        if key not in SYNCED_FILTERS and key != "q" and value not in (None, "")
+    }
+    if synced.data.get("q"):
+        params = {"q": synced.data["q"], **params}
+    if not synced.query.terms_for(Field.IS):
+        params["status"] = ANY_STATUS  # else a link means the default, unresolved
+    return params
+
+
 def render_text(query: Query) -> str:
     """Only the free text of `query`, as the box writes it."""
     return search.render(Query(text=query.text))

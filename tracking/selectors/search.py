@@ -3,9 +3,9 @@ queryset, and the box and the filter selects kept in sync.
 
 Tag terms (`browser:Chrome`, `tag[key]:value`, `release:`, `environment:`, `has:`)
 read the per-error tag rollup (error_tag_value) through an EXISTS on its primary key
-(error, key, value), never the occurrences' JSON. A tag value matches exactly, or by
-its first word: `browser:Chrome` matches "Chrome 131" (ingestion stores a browser as
-name and major version).
+(error, key, value) or its (key, value) index, never the occurrences' JSON. A tag value
+matches exactly, or by its first word: `browser:Chrome` matches "Chrome 131" (ingestion
+stores a browser as name and major version); a release or environment exactly.
 
 Keeping the box and the filters in sync. The box is the source of truth: the filter
 selects of status, level, project, assignee, environment and release are rendered
@@ -182,12 +182,11 @@ def render_text(query: Query) -> str:
     return search.render(Query(text=query.text))
 
 
-def _tag(key: str, value: str) -> Exists:
-    return Exists(
-        ErrorTagValue.objects.filter(
-            Q(value=value) | Q(value__startswith=value + " "), error=OuterRef("pk"), key=key
-        )
-    )
+def _tag(key: str, value: str, *, first_word: bool) -> Exists:
+    matches = Q(value=value)
+    if first_word:
+        matches |= Q(value__startswith=value + " ")
+    return Exists(ErrorTagValue.objects.filter(matches, error=OuterRef("pk"), key=key))
 
 
 def _active_assignment() -> QuerySet[ErrorAssignment]:
@@ -217,8 +216,10 @@ def term_condition(term: Term, *, user: User | None) -> Q | Exists:
         if value == HAS_ASSIGNEE:
             return Exists(_active_assignment())
         return Exists(ErrorTagValue.objects.filter(error=OuterRef("pk"), key=value))
-    key = term.tag_key if field is Field.TAG else field.value  # release, environment
-    return _tag(key, value)
+    if field is Field.TAG:
+        return _tag(term.tag_key, value, first_word=True)
+    # A release or an environment is one name: matched exactly, on the (key, value) index.
+    return _tag(field.value, value, first_word=False)
 
 
 def apply(queryset: QuerySet, query: Query, *, user: User | None, text_condition) -> QuerySet:

@@ -34,12 +34,6 @@ ANY_STATUS = "any"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # An event id as the SDKs print it (32 hex digits) or as a UUID.
 EVENT_ID = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
-TERM = re.compile(r'"([^"]+)"|(\S+)')
-
-
-def search_terms(value: str) -> list[str]:
-    """The words of a search, with "quoted phrases" kept together."""
-    return [phrase or word for phrase, word in TERM.findall(value or "") if (phrase or word)]
 
 
 def text_match(term: str) -> Q:

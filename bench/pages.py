@@ -244,6 +244,9 @@ def page_urls(client, *, deep_pages: int) -> list[tuple[str, str]]:
         ("search: common word", "/?q=timed+out"),
         ("search: one error", "/?q=item-4242"),
         ("search: no match", "/?q=no+such+thing+anywhere"),
+        # A tag and a filter together, from the tag rollup (the issue's own example).
+        ("search: tag + release", "/?q=is%3Aunresolved+release%3Aapp%401.3.0+browser%3AChrome"),
+        ("search: !tag + level", "/?q=%21browser%3AChrome+level%3Afatal"),
         (DEEP_PAGE_LABEL.format(page=deep_pages + 1), path),
         ("error page: busiest", reverse("error_detail", args=[busiest.pk])),
         ("my work", reverse("my_work")),
@@ -714,7 +717,15 @@ def run(bench: PagesBench, args: argparse.Namespace) -> None:
         explain_dashboard(client)
     deep_page = next(path for label, path in urls if label.startswith("inbox: page "))
     clean = explain_inbox(
-        client, ["/", "/?environment=development", "/?q=timed+out", "/?q=item-4242", deep_page]
+        client,
+        [
+            "/",
+            "/?environment=development",
+            "/?q=timed+out",
+            "/?q=item-4242",
+            "/?q=is%3Aunresolved+release%3Aapp%401.3.0+browser%3AChrome",
+            deep_page,
+        ],
     )
     print(f"\nno sequential scan of error_occurrence in the inbox plans: {clean}")
     connection.close()

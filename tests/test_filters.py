@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tests.helpers import factories
+from tests.helpers.ingested import ingest
 from tracking import selectors
 from tracking.filters import ErrorFilter
 from tracking.models import Error
@@ -119,21 +120,16 @@ def test_overdue(engineer_client, project):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("environment=staging", {"Staging"}),
-        ("environment=production", {"Production"}),
-        ("release=shop%401.2.0", {"Staging"}),
+        ("environment=staging", {"Staging: s"}),
+        ("environment=production", {"Production: p"}),
+        ("release=shop%401.2.0", {"Staging: s"}),
         ("environment=production&release=shop%401.2.0", set()),
     ],
 )
 def test_environment_and_release(engineer_client, project, query, expected):
-    staging = factories.ErrorFactory(project=project, title="Staging")
-    factories.ErrorOccurrenceFactory(
-        error=staging, occurrence_context={"environment": "staging", "release": "shop@1.2.0"}
-    )
-    production = factories.ErrorFactory(project=project, title="Production")
-    factories.ErrorOccurrenceFactory(
-        error=production, occurrence_context={"environment": "production", "release": "shop@1.3"}
-    )
+    # Read from the tag rollup ingestion keeps, so the events come through ingestion.
+    ingest(project, exc_type="Staging", value="s", environment="staging", release="shop@1.2.0")
+    ingest(project, exc_type="Production", value="p", environment="production", release="shop@1.3")
     assert titles(engineer_client, query) == expected
 
 
@@ -278,7 +274,12 @@ def test_an_event_id_opens_its_error(client, engineer_client, project):
     event = make_event(exc_type="PaymentError", value="card declined")
     assert post(client, project, envelope_bytes(event)).status_code == 200
     error = Error.objects.get(exception_type="PaymentError")
-    for written in (event["event_id"], str(uuid.UUID(event["event_id"])).upper()):
+    for written in (
+        event["event_id"],
+        str(uuid.UUID(event["event_id"])).upper(),
+        # Pasted after the box's starting "is:unresolved".
+        f"is:unresolved {event['event_id']}",
+    ):
         response = engineer_client.get("/", {"q": f" {written} "})
         assert response.status_code == 302
         assert response["Location"] == f"/errors/{error.pk}/"

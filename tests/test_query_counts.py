@@ -20,7 +20,7 @@ from django.utils import timezone
 from tests.helpers import factories
 from tracking import selectors
 from tracking.filters import ErrorFilter
-from tracking.models import Error
+from tracking.models import Error, ErrorTagValue
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +63,10 @@ def add_inbox_rows(count: int, *, project, engineer, lead) -> None:
             regressed_at=now if index % 4 == 0 else None,
         )
         factories.ErrorOccurrenceFactory(error=error, occurrence_context=CONTEXT)
+        # The rollup ingestion would keep for that occurrence (the tag search reads it).
+        for key, value in (("environment", "production"), ("release", "shop@2.4.1")):
+            ErrorTagValue.objects.create(error=error, key=key, value=value, count=1)
+        ErrorTagValue.objects.create(error=error, key="region", value="eu", count=1)
         factories.ErrorDailyCountFactory(error=error, day=today, count=index + 1)
         if index % 2 == 0:
             factories.ErrorAssignmentFactory(
@@ -85,6 +89,8 @@ def inbox_urls(engineer, project) -> list[str]:
         "/?q=cart+total",
         "/?environment=production",
         "/?release=shop%402.4.1",
+        "/?q=region%3Aeu+level%3Afatal",
+        "/?q=%21region%3Aus+has%3Arelease+is%3Aunresolved",
         "/?assignee=me",
         "/?assignee=none",
         f"/?assignee={engineer.pk}",
@@ -360,8 +366,10 @@ def inbox_data(engineer, lead, project):
         ("/?status=any&sort=first_seen", "error_first_seen"),
         ("/?status=any&sort=count", "error_occurrence_count"),
         ("/?status=any&sort=level", "error_severity"),
-        ("/?environment=production", "occurrence_environment"),
-        ("/?release=shop%402.4.1", "occurrence_release"),
+        # Release, environment and tags: an index of the rollup (which one is the planner's).
+        ("/?environment=production", "error_tag_value"),
+        ("/?release=shop%402.4.1", "error_tag_value"),
+        ("/?q=is%3Aunresolved+region%3Aeu+level%3Afatal", "error_tag_value"),
     ],
 )
 def test_inbox_sorts_and_filters_are_served_by_their_index(engineer_client, inbox_data, url, index):

@@ -11,8 +11,6 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.fields.json import KT
-from django.db.models.lookups import Exact
 from django.utils import timezone
 
 from tracking import access, selectors
@@ -29,18 +27,33 @@ from tracking.models import (
     Project,
     User,
 )
+from tracking.selectors import search as box
 from tracking.workflow import permissions
 
 ANY_STATUS = "any"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # An event id as the SDKs print it (32 hex digits) or as a UUID.
 EVENT_ID = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
-TERM = re.compile(r'"([^"]+)"|(\S+)')
 
 
-def search_terms(value: str) -> list[str]:
-    """The words of a search, with "quoted phrases" kept together."""
-    return [phrase or word for phrase, word in TERM.findall(value or "") if (phrase or word)]
+def text_match(term: str) -> Q:
+    """Where a free-text word or "quoted phrase" of the box matches.
+
+    On PostgreSQL icontains is UPPER(col::text) LIKE UPPER(...), the expression the
+    trigram indexes of migration 0005 are built on (terms of 3+ characters use them).
+    """
+    matches = Q(title__icontains=term) | Q(message__icontains=term) | Q(culprit__icontains=term)
+    if EMAIL.fullmatch(term):
+        # An email also matches errors that happened to that account (events linked to
+        # a user here): users by email, then the indexed user_id. Emails only inside
+        # the reported event's JSON are not searched.
+        matches |= Exists(
+            ErrorOccurrence.objects.filter(
+                error=OuterRef("pk"),
+                user_id__in=User.objects.filter(email__iexact=term).values("pk"),
+            )
+        )
+    return matches
 
 
 def error_for_search(value: str, *, user: User | None) -> uuid.UUID | None:
@@ -85,22 +98,27 @@ class ErrorFilter(django_filters.FilterSet):
         widget=forms.TextInput(
             attrs={
                 "type": "search",
-                "placeholder": "Words, an email or an event id",
+                "placeholder": "Words, an event id, is:resolved, browser:Chrome…",
                 "role": "search",
+                "aria-describedby": "search-status",
+                "autocomplete": "off",
             }
         ),
     )
     project = django_filters.ModelChoiceFilter(
-        queryset=Project.objects.order_by("name"), empty_label="All projects"
+        queryset=Project.objects.order_by("name"), empty_label="All projects", method="filter_noop"
     )
     status = django_filters.ChoiceFilter(
         choices=[*ErrorStatus.choices, (ANY_STATUS, "Any status")],
-        method="filter_status",
+        method="filter_noop",  # the box's is: term filters (tracking.selectors.search)
         empty_label=None,
     )
-    level = django_filters.ChoiceFilter(choices=Level.choices, empty_label="Any level")
+    # These selects show the box's terms and filter through them (the box is the source).
+    level = django_filters.ChoiceFilter(
+        choices=Level.choices, empty_label="Any level", method="filter_noop"
+    )
     assignee = django_filters.ChoiceFilter(
-        choices=[], method="filter_assignee", empty_label="Anyone"
+        label="Assignee", choices=[], method="filter_noop", empty_label="Anyone"
     )
     escalated = django_filters.BooleanFilter(
         label="Escalated, unacknowledged", method="filter_noop", widget=forms.CheckboxInput
@@ -117,8 +135,8 @@ class ErrorFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
         label="Kind", choices=ErrorKind.choices, empty_label="Errors and security reports"
     )
-    environment = django_filters.CharFilter(label="Environment", method="filter_environment")
-    release = django_filters.CharFilter(label="Release", method="filter_release")
+    environment = django_filters.CharFilter(label="Environment", method="filter_noop")
+    release = django_filters.CharFilter(label="Release", method="filter_noop")
     first_seen_from = django_filters.DateFilter(
         label="First seen from",
         method="filter_from",
@@ -164,9 +182,9 @@ class ErrorFilter(django_filters.FilterSet):
         prefix: str | None = None,
     ) -> None:
         # The inbox shows unresolved errors, newest activity first, until told otherwise.
-        data = data.copy() if data is not None else {}
-        if not data.get("status"):
-            data["status"] = ErrorStatus.UNRESOLVED
+        # The search box and the filter selects, agreeing (the box says what is shown).
+        self.search = box.sync(data if data is not None else {})
+        data = self.search.data
         if not data.get("sort"):
             data["sort"] = selectors.DEFAULT_INBOX_SORT
         super().__init__(data, queryset, request=request, prefix=prefix)
@@ -204,13 +222,21 @@ class ErrorFilter(django_filters.FilterSet):
         """How many filters narrow the view beyond the default (sorting narrows nothing)."""
         if not self.form.is_valid():
             return 0
-        return sum(
+        # The box's terms count once each (the selects only show them), the default
+        # is:unresolved not at all, and its free text as one.
+        query = self.search.query
+        terms = [term for term in query.terms if term != box.DEFAULT_TERM]
+        others = sum(
             1
             for name, value in self.form.cleaned_data.items()
-            if name != "sort"
-            and value not in (None, "", False)
-            and not (name == "status" and value == ErrorStatus.UNRESOLVED)
+            if name not in ("sort", "q", *box.SYNCED_FILTERS) and value not in (None, "", False)
         )
+        return others + len(terms) + bool(query.text)
+
+    @property
+    def search_text(self) -> str:
+        """The box's free text (what the empty state says was searched)."""
+        return box.render_text(self.search.query)
 
     def filter_queryset(self, queryset: QuerySet[Error]) -> QuerySet[Error]:
         queryset = super().filter_queryset(queryset)
@@ -231,40 +257,8 @@ class ErrorFilter(django_filters.FilterSet):
         return queryset
 
     def filter_text(self, queryset: QuerySet[Error], name: str, value: str) -> QuerySet[Error]:
-        # Every word must match, in any order; "quoted words" match as one phrase.
-        # On PostgreSQL icontains is UPPER(col::text) LIKE UPPER(...), the expression the
-        # trigram indexes of migration 0005 are built on (terms of 3+ characters use them).
-        for term in search_terms(value):
-            matches = (
-                Q(title__icontains=term) | Q(message__icontains=term) | Q(culprit__icontains=term)
-            )
-            if EMAIL.fullmatch(term):
-                # An email also matches errors that happened to that account (events
-                # linked to a user here): users by email, then the indexed user_id.
-                # Emails only inside the reported event's JSON are not searched.
-                matches |= Exists(
-                    ErrorOccurrence.objects.filter(
-                        error=OuterRef("pk"),
-                        user_id__in=User.objects.filter(email__iexact=term).values("pk"),
-                    )
-                )
-            queryset = queryset.filter(matches)
-        return queryset
-
-    def filter_status(self, queryset: QuerySet[Error], name: str, value: str) -> QuerySet[Error]:
-        if value == ANY_STATUS:
-            return queryset
-        return queryset.filter(status=value)
-
-    def filter_assignee(self, queryset: QuerySet[Error], name: str, value: str) -> QuerySet[Error]:
-        active = ErrorAssignment.objects.filter(error=OuterRef("pk"), is_active=True)
-        if value == ASSIGNEE_NONE:
-            return queryset.exclude(Exists(active))
-        if value == ASSIGNEE_ME:
-            if self.user is None:
-                return queryset.none()
-            return queryset.filter(Exists(active.filter(assigned_to=self.user)))
-        return queryset.filter(Exists(active.filter(assigned_to_id=value)))
+        # The box as synced: its free text and every term (the selects' included).
+        return box.apply(queryset, self.search.query, user=self.user, text_condition=text_match)
 
     def filter_overdue(self, queryset: QuerySet[Error], name: str, value: bool) -> QuerySet[Error]:
         if not value:
@@ -277,30 +271,6 @@ class ErrorFilter(django_filters.FilterSet):
             ),
             status=ErrorStatus.UNRESOLVED,
         )
-
-    def _filter_context(self, queryset: QuerySet[Error], key: str, value: str) -> QuerySet[Error]:
-        value = value.strip()
-        if not value:
-            return queryset
-        # The value as text (->>), the expression the occurrence_environment and
-        # occurrence_release indexes are built on; a JSON comparison would not use them.
-        # A plain Exact lookup, not `alias(...).filter(alias=value)`: that picks the JSON
-        # key lookup, which on SQLite wraps the string in JSON_EXTRACT ("malformed JSON").
-        return queryset.filter(
-            Exists(
-                ErrorOccurrence.objects.filter(
-                    Exact(KT(f"occurrence_context__{key}"), value), error=OuterRef("pk")
-                )
-            )
-        )
-
-    def filter_environment(
-        self, queryset: QuerySet[Error], name: str, value: str
-    ) -> QuerySet[Error]:
-        return self._filter_context(queryset, "environment", value)
-
-    def filter_release(self, queryset: QuerySet[Error], name: str, value: str) -> QuerySet[Error]:
-        return self._filter_context(queryset, "release", value)
 
     def filter_from(self, queryset: QuerySet[Error], name: str, value: date) -> QuerySet[Error]:
         return queryset.filter(**{f"{name}__gte": _start_of_day(value)})

@@ -413,3 +413,43 @@ class BulkResolveForm(BulkForm, ResolutionFields):
 class BulkIgnoreForm(BulkForm):
     def run_service(self) -> workflow.BulkResult:
         return workflow.bulk_ignore(error_ids=self.selected_ids(), by=self.user)
+
+
+# Comments (in the error page's timeline) ------------------------------------------
+
+
+class CommentForm(WorkflowForm):
+    body = forms.CharField(
+        label="Comment",
+        required=False,  # the workflow's rule says it is required, in its words
+        widget=forms.Textarea(
+            attrs={"rows": 3, "placeholder": "Markdown; @username tells that person"}
+        ),
+    )
+
+    def run_service(self) -> Any:
+        return workflow.comment(error=self.error, by=self.user, body=self.cleaned_data["body"])
+
+
+class EditCommentForm(WorkflowForm):
+    comment = forms.CharField(widget=forms.HiddenInput)
+    body = forms.CharField(
+        label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def run_service(self) -> Any:
+        return workflow.edit_comment(
+            error=self.error,
+            by=self.user,
+            comment_id=self.cleaned_data["comment"],
+            body=self.cleaned_data["body"],
+        )
+
+
+class DeleteCommentForm(WorkflowForm):
+    comment = forms.CharField(widget=forms.HiddenInput)
+
+    def run_service(self) -> Any:
+        return workflow.delete_comment(
+            error=self.error, by=self.user, comment_id=self.cleaned_data["comment"]
+        )

@@ -481,6 +481,9 @@ class ActivityVerb(models.TextChoices):
     UNIGNORED = "unignored", "stopped ignoring"
     MARKED_DUPLICATE = "marked_duplicate", "marked as duplicate"
     UNMARKED_DUPLICATE = "unmarked_duplicate", "unmarked as duplicate"
+    COMMENTED = "commented", "commented"
+    EDITED_COMMENT = "edited_comment", "edited a comment"
+    DELETED_COMMENT = "deleted_comment", "deleted a comment"
 
 
 class Activity(models.Model):
@@ -589,6 +592,9 @@ class ErrorTagValue(models.Model):
 
     class Meta:
         db_table = "error_tag_value"
+        # The search box asks whether any error has a tag key (an unknown key is a
+        # message); the primary key leads with the error and cannot answer that.
+        indexes = [models.Index(fields=["key", "value"], name="error_tag_value_key")]
 
     def __str__(self) -> str:
         return f"{self.error_id} {self.key}={self.value}: {self.count}"
@@ -779,3 +785,41 @@ class NotificationSettings(models.Model):
 
     def __str__(self) -> str:
         return f"notification settings of {self.user_id}"
+
+
+# Comments ---------------------------------------------------------------------------
+
+
+COMMENT_BODY_MAX = 10000
+
+
+class Comment(models.Model):
+    """A person's Markdown note on an error, shown in its timeline.
+
+    Written only by tracking.workflow.comments. A deleted comment stays as a tombstone
+    (its body emptied, `deleted_at` set) so the timeline still says one was there.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    error = models.ForeignKey(
+        Error, on_delete=models.PROTECT, related_name="comments", db_index=False
+    )
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="comments")
+    body = models.TextField(max_length=COMMENT_BODY_MAX, blank=True, default="")
+    created_at = models.DateTimeField(db_default=Now())
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        db_table = "comment"
+        indexes = [models.Index(fields=["error", "created_at"], name="comment_error_time")]
+
+    def __str__(self) -> str:
+        return f"comment by {self.author_id} on {self.error_id}"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None

@@ -14,6 +14,7 @@ Who hears about what:
 - the assignee, when their error regresses (ingestion calls `notify_regressed`);
 - the person escalated to, on escalation;
 - the escalator, when the escalation is acknowledged;
+- a person @-mentioned in a comment (`notify_mentioned`);
 - the assignee, before a due date (`notify_due_soon`); the assignee and the lead who
   assigned it, when it passes (`notify_overdue`).
 Inactive users and users without an email address get nothing, and neither does
@@ -31,7 +32,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tracking import access
-from tracking.models import Error, ErrorAssignment, ErrorEscalation, NotificationSettings, User
+from tracking.models import (
+    Comment,
+    Error,
+    ErrorAssignment,
+    ErrorEscalation,
+    NotificationSettings,
+    User,
+)
 from tracking.tasks import send_email
 
 
@@ -296,3 +304,24 @@ def digest_email(user: User, *, day: str) -> dict[str, str] | None:
         "subject": single_line(f"[Error tracker] Your daily digest, {day}"),
         "body": "\n".join([*lines, ""]),
     }
+
+
+def notify_mentioned(*, comment: Comment, mentioned: User) -> None:
+    """`mentioned` was @-mentioned in `comment` (the workflow skips the author)."""
+    error = comment.error
+    lines = [
+        f"{comment.author} mentioned you in a comment.",
+        "",
+        *_error_lines(error),
+        "",
+        "Comment:",
+        comment.body,
+    ]
+    queue_email(
+        to=mentioned,
+        reason="mentioned",
+        about=f"comment-{comment.pk}",
+        subject=f"{comment.author} mentioned you: {error.title}",
+        lines=lines,
+        error=error,
+    )

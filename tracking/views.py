@@ -39,7 +39,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from tracking import selectors
+from tracking import search, selectors
 from tracking.filters import ANY_STATUS, ASSIGNEE_ME, ASSIGNEE_NONE, ErrorFilter, error_for_search
 from tracking.forms import (
     AcknowledgeForm,
@@ -48,6 +48,9 @@ from tracking.forms import (
     BulkForm,
     BulkIgnoreForm,
     BulkResolveForm,
+    CommentForm,
+    DeleteCommentForm,
+    EditCommentForm,
     EscalateForm,
     MarkDuplicateForm,
     ResolveForm,
@@ -59,7 +62,18 @@ from tracking.models import (
     ErrorStatus,
 )
 from tracking.people import project_settings_forms
-from tracking.workflow import Action, Forbidden, Refused, buttons, effects, permissions, policy
+from tracking.selectors import search as search_box
+from tracking.selectors.comments import attach_comments
+from tracking.workflow import (
+    Action,
+    Forbidden,
+    Refused,
+    buttons,
+    comments,
+    effects,
+    permissions,
+    policy,
+)
 
 
 def htmx_target(request: HttpRequest) -> str | None:
@@ -201,20 +215,35 @@ def _inbox_context(request: HttpRequest, params: QueryDict, *, inbox_url: str) -
 @vary_on_headers("HX-Request", "HX-Target")
 def inbox(request: HttpRequest) -> HttpResponse:
     # An event id (what an SDK logs) or an error id in the search box opens that error.
-    found = error_for_search(request.GET.get("q", ""), user=request.user)
+    # The box starts with "is:unresolved": the id may come with terms beside it.
+    words = search.parse(request.GET.get("q", "")).query.text
+    found = error_for_search(words[0], user=request.user) if len(words) == 1 else None
     if found is not None:
         url = reverse("error_detail", args=[found])
-        messages.info(request, f"“{request.GET['q'].strip()}” is this error.")
+        messages.info(request, f"“{words[0].strip()}” is this error.")
         if getattr(request, "htmx", False):
             return HttpResponseClientRedirect(url)
         return redirect(url)
+    is_htmx = getattr(request, "htmx", False)
+    if "q_was" in request.GET and not is_htmx:
+        # The filter form without JavaScript: to the URL of what it asked for, the
+        # filters written into the box.
+        canonical = search_box.canonical_params(search_box.sync(request.GET))
+        return redirect(reverse("inbox") + "?" + urlencode(canonical))
     params = _without_empty(request.GET)
-    if len(params) != len(request.GET) and not getattr(request, "htmx", False):
+    if len(params) != len(request.GET) and not is_htmx:
         # The filter form without JavaScript sends every field: keep shared URLs short.
         return redirect(reverse("inbox") + (f"?{params.urlencode()}" if params else ""))
     context = _inbox_context(request, params, inbox_url=request.get_full_path())
     if htmx_target(request) == "results":
-        return render(request, "tracking/inbox.html#results", context)
+        # While someone types, the box is theirs: only the filters follow it.
+        context["box_kept"] = context["filter"].search.box_changed
+        response = render(request, "tracking/inbox.html#results_response", context)
+        # History holds the view as the box says it, not the form's raw fields.
+        if "q_was" in request.GET:
+            canonical = search_box.canonical_params(context["filter"].search)
+            response["HX-Push-Url"] = reverse("inbox") + "?" + urlencode(canonical)
+        return response
     if context["can_bulk"]:
         context["bulk_forms"] = _bulk_forms(request.user, people=_people_choices(context["filter"]))
     return render(request, "tracking/inbox.html", context)
@@ -239,7 +268,7 @@ def _inbox_empty_state(request: HttpRequest, filterset: ErrorFilter) -> dict[str
     data = filterset.form.cleaned_data if filterset.form.is_valid() else {}
     status = data.get("status") or ErrorStatus.UNRESOLVED
     status_label = "" if status == ANY_STATUS else ErrorStatus(status).label.lower() + " "
-    search = (data.get("q") or "").strip()
+    search = filterset.search_text
     other_filters = (
         filterset.active_filter_count - bool(search) - (status != ErrorStatus.UNRESOLVED)
     )
@@ -406,6 +435,9 @@ ACTION_FORMS: dict[Action, type[WorkflowForm]] = {
     Action.ACKNOWLEDGE: AcknowledgeForm,
     Action.RESOLVE: ResolveForm,
     Action.MARK_DUPLICATE: MarkDuplicateForm,
+    Action.COMMENT: CommentForm,
+    Action.EDIT_COMMENT: EditCommentForm,
+    Action.DELETE_COMMENT: DeleteCommentForm,
 }
 # Acknowledge forms sit on each escalation, not in the action panel.
 PANEL_FORMS = (Action.ASSIGN, Action.ESCALATE, Action.RESOLVE, Action.MARK_DUPLICATE)
@@ -482,6 +514,9 @@ ACTION_ANCHORS = {
     Action.ESCALATE: "action-escalate",
     Action.RESOLVE: "action-resolve",
     Action.MARK_DUPLICATE: "action-mark-duplicate",
+    Action.COMMENT: "comment-form",
+    Action.EDIT_COMMENT: "timeline",
+    Action.DELETE_COMMENT: "timeline",
 }
 
 
@@ -562,8 +597,9 @@ def _detail_text(key: str, value: Any) -> Any:
     return value
 
 
-def _timeline(error: Error) -> list[Any]:
+def _timeline(error: Error, viewer: Any = None) -> list[Any]:
     activities = selectors.timeline_for(error)
+    attach_comments(activities, error=error, viewer=viewer)
     for activity in activities:
         # "First seen" is when the first event happened, as in the header; the row may
         # be written later (imported or demo data, or a back-dated SDK timestamp).
@@ -625,6 +661,8 @@ def error_page_context(
         if outcome.form is not None:
             if action_forms.get(outcome.action.value) is outcome.form:
                 open_action = outcome.action.value
+            elif outcome.action is Action.COMMENT:
+                pass  # shown on the timeline's comment form
             else:
                 refusal = _form_errors_text(outcome.form)
         if outcome.action is Action.TAKE and outcome.refusal:
@@ -643,7 +681,8 @@ def error_page_context(
         "resolutions": selectors.resolutions_for(error),
         "duplicates": duplicates,
         "combined_count": error.occurrence_count + duplicates.duplicates_occurrence_count,
-        "timeline": _timeline(error),
+        "timeline": _timeline(error, request.user),
+        "comment_form": _comment_form(request, error, allowed, outcome),
         "affected": selectors.affected_users(error),
         "chart": chart,
         "chart_days": selectors.series_days(days=selectors.CHART_DAYS, today=today),
@@ -653,6 +692,17 @@ def error_page_context(
         "refusal": refusal,
         "open_action": open_action,
     }
+
+
+def _comment_form(
+    request: HttpRequest, error: Error, allowed: frozenset[Action], outcome: ActionOutcome | None
+) -> CommentForm | None:
+    """The timeline's new-comment form: the refused one again, else a blank one."""
+    if Action.COMMENT not in allowed:
+        return None
+    if outcome is not None and outcome.action is Action.COMMENT and outcome.form is not None:
+        return outcome.form  # type: ignore[return-value]
+    return CommentForm(error=error, user=request.user, auto_id=_auto_id(Action.COMMENT))
 
 
 @require_GET
@@ -713,6 +763,13 @@ def _success_message(action: Action, result: Any, user: Any) -> str:
         return f"Resolved as {result.resolution_type}."
     if action is Action.MARK_DUPLICATE:
         return f"Marked as a duplicate of “{result.primary_error.title}”."
+    if action is Action.COMMENT:
+        mentioned = [
+            person.display_name
+            for person in comments.mentioned_users(result.body)
+            if person.pk != user.pk
+        ]
+        return "Comment added" + (f"; told {', '.join(mentioned)}." if mentioned else ".")
     return {
         Action.UNASSIGN: "Unassigned.",
         Action.ACKNOWLEDGE: "Escalation acknowledged.",
@@ -720,6 +777,8 @@ def _success_message(action: Action, result: Any, user: Any) -> str:
         Action.IGNORE: "Ignored: new events are counted but do not reopen it.",
         Action.UNIGNORE: "No longer ignored.",
         Action.UNMARK_DUPLICATE: "No longer marked as a duplicate.",
+        Action.EDIT_COMMENT: "Comment edited.",
+        Action.DELETE_COMMENT: "Comment deleted.",
     }[action]
 
 

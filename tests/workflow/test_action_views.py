@@ -69,6 +69,7 @@ def test_engineer_is_offered_their_actions_but_not_assign(world):
         "resolve",
         "ignore",
         "mark_duplicate",
+        "comment",
     }
 
 
@@ -85,6 +86,7 @@ def test_lead_is_offered_assign_and_acknowledge_of_their_escalation(world):
         "resolve",
         "ignore",
         "mark_duplicate",
+        "comment",
     }
     # The engineer who escalated cannot acknowledge it.
     html = client_for(world.engineer).get(reverse("error_detail", args=[world.error.pk]))
@@ -96,7 +98,7 @@ def test_state_decides_what_is_offered(world):
     set_status(world.error, ErrorStatus.RESOLVED)
     html = client_for(world.engineer).get(reverse("error_detail", args=[world.error.pk]))
     # Someone else holds it (no take, no unassign), it is resolved (reopen, no resolve).
-    assert offered(html.content.decode()) == {"reopen", "mark_duplicate"}
+    assert offered(html.content.decode()) == {"reopen", "mark_duplicate", "comment"}
 
 
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])

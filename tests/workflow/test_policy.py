@@ -47,6 +47,7 @@ class TestRoles:
             Action.RESOLVE,
             Action.IGNORE,
             Action.MARK_DUPLICATE,
+            Action.COMMENT,
         }
         assert Action.ASSIGN in policy.allowed_actions(lead, error)
         error.status = ErrorStatus.RESOLVED
@@ -54,6 +55,7 @@ class TestRoles:
             Action.TAKE,
             Action.REOPEN,
             Action.MARK_DUPLICATE,
+            Action.COMMENT,
         }
 
     def test_allowed_actions_with_assignment_and_escalation(

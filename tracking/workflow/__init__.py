@@ -36,6 +36,9 @@ Rules
   its active assignment ends. unmark_duplicate restores `unresolved`.
 - An active assignment stays active on resolve and ignore: a regression goes straight
   back to the assignee; lists of open work count only unresolved errors.
+- comment: any role, every state; a body (Markdown, at most 10,000 characters).
+  edit_comment: its author only, the previous text kept in Activity.
+  delete_comment: its author or an admin; a tombstone stays. Mentions notify.
 - Bulk actions apply the single-error verb to each error, each in its own transaction.
 
 Where each rule lives
@@ -44,7 +47,7 @@ Where each rule lives
 - policy:      check = permissions + transitions; can / allowed_actions for pages
 - rules:       every limit and input rule with its message (forms call these too)
 - effects:     the page sections each action changes (the views swap these)
-- assignment, escalation, status, duplicates, bulk, buttons: the verbs
+- assignment, escalation, status, duplicates, comments, bulk, buttons: the verbs
 
 Adding an action
 1. an `Action` member and its `ALLOWED_FROM` / `REFUSED_FROM` rows (transitions.py);
@@ -59,6 +62,7 @@ Adding an action
 from tracking.workflow.assignment import TakeoverNeedsConfirmation, assign, take, unassign
 from tracking.workflow.bulk import BulkResult, bulk_assign, bulk_ignore, bulk_resolve
 from tracking.workflow.bulk import check as check_bulk
+from tracking.workflow.comments import comment, delete_comment, edit_comment
 from tracking.workflow.duplicates import mark_duplicate, unmark_duplicate
 from tracking.workflow.escalation import acknowledge, escalate
 from tracking.workflow.exceptions import Forbidden, NotFound, Refused
@@ -78,6 +82,9 @@ __all__ = [
     "bulk_ignore",
     "bulk_resolve",
     "check_bulk",
+    "comment",
+    "delete_comment",
+    "edit_comment",
     "escalate",
     "ignore",
     "mark_duplicate",

@@ -17,4 +17,8 @@ CHANGED_SECTIONS: dict[Action, frozenset[str]] = {
     # Marking deactivates the duplicate's assignment.
     Action.MARK_DUPLICATE: frozenset({"duplicates", "assignments"}),
     Action.UNMARK_DUPLICATE: frozenset({"duplicates"}),
+    # Comments live in the timeline only.
+    Action.COMMENT: frozenset(),
+    Action.EDIT_COMMENT: frozenset(),
+    Action.DELETE_COMMENT: frozenset(),
 }

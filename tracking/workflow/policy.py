@@ -9,7 +9,7 @@ primary) are checked by the verbs.
 from collections.abc import Iterable
 
 from tracking import access
-from tracking.models import Error, ErrorAssignment, ErrorEscalation, User
+from tracking.models import Comment, Error, ErrorAssignment, ErrorEscalation, User
 from tracking.workflow import permissions, transitions
 from tracking.workflow.exceptions import Forbidden, NotFound, Refused
 from tracking.workflow.transitions import Action
@@ -22,12 +22,14 @@ def check(
     *,
     active_assignment: ErrorAssignment | None = None,
     escalation: ErrorEscalation | None = None,
+    comment: Comment | None = None,
 ) -> None:
     """Raise Forbidden or Refused when `user` may not take `action` on `error` now.
 
     `active_assignment` is the error's active assignment (needed for take and unassign);
-    `escalation` is the one being acknowledged. NotFound (404) when `user` cannot see
-    the error's project: before any rule about the error, so none confirms it exists.
+    `escalation` is the one being acknowledged; `comment` the one edited or deleted.
+    NotFound (404) when `user` cannot see the error's project: before any rule about
+    the error, so none confirms it exists.
     """
     action = Action(action)
     permissions.require_role(user)
@@ -59,6 +61,16 @@ def check(
             raise Forbidden("Only the person it was escalated to can acknowledge it.")
         if escalation.acknowledged_at is not None:
             raise Refused("This escalation was already acknowledged.")
+    elif action in (Action.EDIT_COMMENT, Action.DELETE_COMMENT):
+        if comment is None or comment.error_id != error.pk or comment.is_deleted:
+            raise Refused("This comment does not exist or was deleted.")
+        # Words are their author's: nobody else rewrites them; an admin may remove them.
+        if comment.author_id != user.pk and not (
+            action is Action.DELETE_COMMENT and permissions.is_admin(user)
+        ):
+            if action is Action.EDIT_COMMENT:
+                raise Forbidden("Only its author can edit a comment.")
+            raise Forbidden("Only its author or an admin can delete a comment.")
 
 
 def can(
@@ -68,13 +80,24 @@ def can(
     *,
     active_assignment: ErrorAssignment | None = None,
     escalation: ErrorEscalation | None = None,
+    comment: Comment | None = None,
 ) -> bool:
     """`check` as a yes/no, for hiding actions. Pass what the page already loaded."""
     try:
-        check(user, action, error, active_assignment=active_assignment, escalation=escalation)
+        check(
+            user,
+            action,
+            error,
+            active_assignment=active_assignment,
+            escalation=escalation,
+            comment=comment,
+        )
     except (Refused, Forbidden, NotFound):
         return False
     return True
+
+
+PER_RECORD_ACTIONS = frozenset({Action.ACKNOWLEDGE, Action.EDIT_COMMENT, Action.DELETE_COMMENT})
 
 
 def allowed_actions(
@@ -88,14 +111,15 @@ def allowed_actions(
 
     `active_assignment` and `escalations` (the error's escalations) come from the page,
     so this runs no query beyond the user's groups (once per request). ACKNOWLEDGE is
-    offered when one of `escalations` waits for this user.
+    offered when one of `escalations` waits for this user; editing and deleting a
+    comment are offered per comment (`can(..., comment=...)`), not here.
     """
     if not permissions.has_role(user):
         return frozenset()
     allowed = {
         action
         for action in Action
-        if action is not Action.ACKNOWLEDGE
+        if action not in PER_RECORD_ACTIONS
         and can(user, action, error, active_assignment=active_assignment)
     }
     if any(can(user, Action.ACKNOWLEDGE, error, escalation=e) for e in escalations):

@@ -18,6 +18,9 @@ class Action(StrEnum):
     UNIGNORE = "unignore"
     MARK_DUPLICATE = "mark_duplicate"
     UNMARK_DUPLICATE = "unmark_duplicate"
+    COMMENT = "comment"
+    EDIT_COMMENT = "edit_comment"
+    DELETE_COMMENT = "delete_comment"
 
 
 UNRESOLVED = ErrorStatus.UNRESOLVED
@@ -40,6 +43,10 @@ ALLOWED_FROM: dict[Action, frozenset[str]] = {
     Action.UNIGNORE: frozenset({IGNORED}),
     Action.MARK_DUPLICATE: NOT_DUPLICATE,
     Action.UNMARK_DUPLICATE: frozenset({DUPLICATE}),
+    # Talking about an error is useful in every state, a duplicate's included.
+    Action.COMMENT: EVERY_STATUS,
+    Action.EDIT_COMMENT: EVERY_STATUS,
+    Action.DELETE_COMMENT: EVERY_STATUS,
 }
 
 # action -> {status it may not start from: message}; None is every other such status.

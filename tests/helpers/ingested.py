@@ -1,0 +1,42 @@
+"""Errors made the way production makes them: an SDK-shaped event posted to the
+project's store endpoint, with whatever release, environment and tags it carries."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from tracking.models import Error, Project
+
+
+def ingest(
+    project: Project, *, exc_type: str = "ValueError", value: str = "bad", **extra: Any
+) -> Error:
+    """Post one event (`extra`: release=, environment=, tags=, contexts=, level=...); its error."""
+    event: dict[str, Any] = {
+        "event_id": uuid.uuid4().hex,
+        "timestamp": timezone.now().isoformat(),
+        "platform": "python",
+        "level": "error",
+        "exception": {
+            "values": [
+                {
+                    "type": exc_type,
+                    "value": value,
+                    "stacktrace": {
+                        "frames": [{"module": "app.views", "function": exc_type, "in_app": True}]
+                    },
+                }
+            ]
+        },
+        **extra,
+    }
+    url = reverse("ingest_store", args=[project.pk]) + f"?sentry_key={project.public_key}"
+    response = Client().post(url, json.dumps(event), content_type="application/json")
+    assert response.status_code == 200, response.content
+    return Error.objects.get(project=project, exception_type=exc_type)

@@ -1,0 +1,232 @@
+"""The inbox search box applied: tracking.search's query as conditions on the inbox
+queryset, and the box and the filter selects kept in sync.
+
+Tag terms (`browser:Chrome`, `tag[key]:value`, `release:`, `environment:`, `has:`)
+read the per-error tag rollup (error_tag_value) through an EXISTS on its primary key
+(error, key, value) or its (key, value) index, never the occurrences' JSON. A tag value
+matches exactly, or by its first word: `browser:Chrome` matches "Chrome 131" (ingestion
+stores a browser as name and major version); a release or environment exactly.
+
+Keeping the box and the filters in sync. The box is the source of truth: the filter
+selects of status, level, project, assignee, environment and release are rendered
+from its terms (a select shows a value when the box has exactly one plain term of its
+field). The form also sends `q_was`, the box as the page rendered it:
+- the box changed (q differs from q_was): the box wins, the selects are ignored;
+- the box is as rendered, so a select changed: each select rewrites its field's
+  terms in the box (empty: the field's terms go);
+- no q_was (a link, a bookmark): a filter in the URL replaces its field's terms.
+With no status at all (a fresh inbox, a link without one) the box starts with
+`is:unresolved`, the inbox's default; `status=any` or deleting the term shows all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from tracking import search
+from tracking.models import ErrorAssignment, ErrorTagValue, Project, User
+from tracking.search import Field, Query, Term
+
+ANY_STATUS = "any"
+DEFAULT_STATUS = "unresolved"
+DEFAULT_TERM = Term(Field.IS, DEFAULT_STATUS)
+# filter parameter -> the field of the grammar it is
+SYNCED_FILTERS: dict[str, Field] = {
+    "status": Field.IS,
+    "level": Field.LEVEL,
+    "project": Field.PROJECT,
+    "assignee": Field.ASSIGNED,
+    "environment": Field.ENVIRONMENT,
+    "release": Field.RELEASE,
+}
+# has:<name> beyond tag keys.
+HAS_ASSIGNEE = "assignee"
+# Statuses the model has; "snoozed" is an ignore with a wake-up condition.
+SNOOZED = "snoozed"
+
+
+@dataclass(frozen=True)
+class Synced:
+    data: dict[str, Any]  # the filter form's data, box and selects agreeing
+    query: Query  # what the inbox shows
+    messages: tuple[str, ...]  # what the box could not read
+    typed: str = ""  # the box as sent
+    box_changed: bool = False  # the box, not a select, changed since the page showed it
+
+
+def known_tag_keys(keys: Iterable[str]) -> set[str]:
+    """Which of `keys` some error's rollup has: one index probe each, never a scan."""
+    return {key for key in set(keys) if ErrorTagValue.objects.filter(key=key).exists()}
+
+
+def parse_box(text: str) -> search.Parsed:
+    """The box parsed, a bare `key:value` of a tag no error has reported as unknown."""
+    first = search.parse(text)
+    typed = {term.tag_key for term in first.query.terms_for(Field.TAG)}
+    if not typed:
+        return first
+    known = known_tag_keys(typed)
+    if known == typed:
+        return first
+    # The message lists some keys people can search by, when errors have them.
+    known |= known_tag_keys(("environment", "release", "browser", "os", "runtime", "device"))
+    return search.parse(text, tag_keys=known)
+
+
+def _filter_term(field: Field, value: str) -> Term | None:
+    """The term a select's value stands for (None: "any", or no such project or person)."""
+    value = str(value).strip()
+    if not value or value == ANY_STATUS:
+        return None
+    if field is Field.PROJECT:
+        project = Project.objects.filter(pk=value).first() if value.isdigit() else None
+        return Term(field, project.slug) if project is not None else None
+    if field is Field.ASSIGNED and value not in (search.ASSIGNED_ME, search.ASSIGNED_NONE):
+        person = User.objects.filter(pk=value).first() if _is_uuid(value) else None
+        return Term(field, person.username) if person is not None else None
+    return Term(field, value)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _replaced(query: Query, field: Field, term: Term | None) -> Query:
+    """`query` with `term` in place of the terms of `field` (where the first one was;
+    else at the end, or the start for is:), so a select change moves nothing else."""
+    terms = list(query.terms)
+    positions = [index for index, old in enumerate(terms) if old.field is field]
+    at = positions[0] if positions else (0 if field is Field.IS else len(terms))
+    kept = [old for old in terms if old.field is not field]
+    at -= sum(1 for index in positions if index < at)
+    if term is not None:
+        kept.insert(at, term)
+    return Query(text=query.text, terms=tuple(kept))
+
+
+def _select_value(field: Field, query: Query) -> str:
+    """What the select of `field` shows: the box's one plain term of it, else "any"."""
+    terms = query.terms_for(field)
+    if len(terms) != 1 or terms[0].negated:
+        return ANY_STATUS if field is Field.IS else ""
+    value = terms[0].value
+    if field is Field.IS:
+        return value if value != SNOOZED else ANY_STATUS
+    if field is Field.PROJECT:
+        project = Project.objects.filter(slug=value).values_list("pk", flat=True).first()
+        return str(project) if project is not None else ""
+    if field is Field.ASSIGNED and value not in (search.ASSIGNED_ME, search.ASSIGNED_NONE):
+        person = User.objects.filter(username=value).values_list("pk", flat=True).first()
+        return str(person) if person is not None else ""
+    return value
+
+
+def sync(data: Any) -> Synced:
+    """The filter form's `data` (a QueryDict or dict) with the box and the selects agreeing."""
+    text = str(data.get("q", "") or "")
+    parsed = parse_box(text)
+    query = parsed.query
+    from_form = "q_was" in data
+    box_changed = from_form and text.strip() != str(data.get("q_was", "")).strip()
+    if not box_changed:
+        for name, field in SYNCED_FILTERS.items():
+            # The form sends every select (the view drops empty ones): from the form a
+            # missing one is "any"; a link only says what it names.
+            if not from_form and data.get(name) in (None, ""):
+                continue
+            query = _replaced(query, field, _filter_term(field, data.get(name) or ""))
+    if not query.terms_for(Field.IS) and not box_changed and not data.get("status"):
+        query = Query(text=query.text, terms=(DEFAULT_TERM, *query.terms))
+    messages = list(parsed.messages)
+    # A select's value goes through the grammar too: a forged or stale one ("level=x")
+    # is a message, not a filter.
+    checked = search.parse(search.render(query))
+    query = checked.query
+    messages += [message for message in checked.messages if message not in messages]
+    synced = {key: data.get(key) for key in data if key not in SYNCED_FILTERS}
+    synced["q"] = search.render(query)
+    for name, field in SYNCED_FILTERS.items():
+        synced[name] = _select_value(field, query)
+    synced.pop("q_was", None)
+    return Synced(
+        data=synced, query=query, messages=tuple(messages), typed=text, box_changed=box_changed
+    )
+
+
+def canonical_params(synced: Synced) -> dict[str, str]:
+    """The URL parameters of what the inbox shows, the box holding every synced filter
+    (no q_was: reopened, it reads as a link and shows the same)."""
+    params = {
+        key: str(value)
+        for key, value in synced.data.items()
+        if key not in SYNCED_FILTERS and key != "q" and value not in (None, "")
+    }
+    if synced.data.get("q"):
+        params = {"q": synced.data["q"], **params}
+    if not synced.query.terms_for(Field.IS):
+        params["status"] = ANY_STATUS  # else a link means the default, unresolved
+    return params
+
+
+def render_text(query: Query) -> str:
+    """Only the free text of `query`, as the box writes it."""
+    return search.render(Query(text=query.text))
+
+
+def _tag(key: str, value: str, *, first_word: bool) -> Exists:
+    matches = Q(value=value)
+    if first_word:
+        matches |= Q(value__startswith=value + " ")
+    return Exists(ErrorTagValue.objects.filter(matches, error=OuterRef("pk"), key=key))
+
+
+def _active_assignment() -> QuerySet[ErrorAssignment]:
+    return ErrorAssignment.objects.filter(error=OuterRef("pk"), is_active=True)
+
+
+def term_condition(term: Term, *, user: User | None) -> Q | Exists:
+    """The inbox condition one plain (not negated) term stands for."""
+    field, value = term.field, term.value
+    if field is Field.IS:
+        if value == SNOOZED:
+            return Q(pk__in=[])  # nothing is snoozed until snoozing exists
+        return Q(status=value)
+    if field is Field.LEVEL:
+        return Q(level=value)
+    if field is Field.PROJECT:
+        return Q(project__slug=value)
+    if field is Field.ASSIGNED:
+        if value == search.ASSIGNED_NONE:
+            return ~Exists(_active_assignment())
+        if value == search.ASSIGNED_ME:
+            if user is None:
+                return Q(pk__in=[])
+            return Exists(_active_assignment().filter(assigned_to=user))
+        return Exists(_active_assignment().filter(assigned_to__username=value))
+    if field is Field.HAS:
+        if value == HAS_ASSIGNEE:
+            return Exists(_active_assignment())
+        return Exists(ErrorTagValue.objects.filter(error=OuterRef("pk"), key=value))
+    if field is Field.TAG:
+        return _tag(term.tag_key, value, first_word=True)
+    # A release or an environment is one name: matched exactly, on the (key, value) index.
+    return _tag(field.value, value, first_word=False)
+
+
+def apply(queryset: QuerySet, query: Query, *, user: User | None, text_condition) -> QuerySet:
+    """`queryset` narrowed to what `query` says; `text_condition(word)` matches free text."""
+    for word in query.text:
+        queryset = queryset.filter(text_condition(word))
+    for term in query.terms:
+        condition = term_condition(term, user=user)
+        queryset = queryset.filter(~condition if term.negated else condition)
+    return queryset

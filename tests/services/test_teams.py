@@ -3,8 +3,10 @@
 import pytest
 
 from tests.helpers import factories
-from tests.helpers.teams import team_with
-from tracking.models import Team, TeamMember, TeamProject
+from tests.helpers.policies import make_policy
+from tests.helpers.teams import ingest_error, team_with
+from tracking import workflow
+from tracking.models import ErrorEscalation, Team, TeamMember, TeamProject
 from tracking.services import teams
 from tracking.workflow import Forbidden, Refused
 
@@ -71,3 +73,41 @@ def test_a_team_deleted_meanwhile_is_refused_not_a_crash(admin_user, engineer):
     Team.objects.filter(pk=team.pk).delete()
     with pytest.raises(Refused, match="no longer exists"):
         teams.add_member(team=team, user=engineer, by=admin_user)
+
+
+def test_leaving_a_team_moves_its_pending_escalations_to_the_policys_next_step(
+    engineer, other_engineer, lead, admin_user, project
+):
+
+    error = ingest_error(project)
+    team = team_with(
+        "B", admin=admin_user, members=(engineer, other_engineer, lead), projects=(project,)
+    )
+    make_policy(project=project, people=[other_engineer, lead])
+    escalation = workflow.escalate(
+        error=error, to=other_engineer, by=engineer, reason="Needs the owner", level="high"
+    )
+    assert escalation.ack_deadline is not None
+
+    teams.remove_member(team=team, user=other_engineer, by=admin_user)
+
+    escalation.refresh_from_db()
+    assert escalation.timed_out_at is not None and escalation.ack_deadline is None
+    [following] = ErrorEscalation.objects.filter(error=error, automatic=True)
+    assert following.escalated_to == lead and following.escalated_by == engineer
+    assert "can no longer see this project" in following.escalation_reason
+    assert following.ack_deadline is not None
+
+
+def test_escalations_no_policy_covers_stay_where_they_are(
+    engineer, other_engineer, lead, admin_user, project
+):
+
+    error = ingest_error(project)
+    team = team_with(
+        "B", admin=admin_user, members=(engineer, other_engineer, lead), projects=(project,)
+    )
+    workflow.escalate(error=error, to=other_engineer, by=engineer, reason="Why", level="high")
+    teams.remove_member(team=team, user=other_engineer, by=admin_user)
+    [escalation] = ErrorEscalation.objects.filter(error=error)
+    assert escalation.timed_out_at is None and escalation.escalated_to == other_engineer

@@ -23,6 +23,7 @@ from tracking.models import (
     TeamProject,
     User,
 )
+from tracking.workflow import policies
 from tracking.workflow.exceptions import Forbidden, Refused
 
 ADMINS_ONLY = "Only admins manage teams."
@@ -67,13 +68,15 @@ def _stranded(
 
 
 def reroute_stranded_escalations(stranded: StrandedWork) -> None:
-    """The hook for escalations to someone who can no longer see the project.
-
-    Issue 13 wants them to go to the next step of the error's escalation policy; until
-    policies exist this does nothing, and the escalations stay listed by
-    `access.escalations_lost_access` (and hidden from the person's My work). Called by
-    every change of teams that can strand work, inside its transaction.
-    """
+    """Pending escalations to someone who can no longer see the project go to the next
+    step of the error's escalation policy at once. Those no policy covers stay listed
+    by `access.escalations_lost_access` (and hidden from the person's My work). Called
+    by every change of teams that can strand work, inside its transaction."""
+    for escalation in stranded.escalations:
+        policies.move_on_from(
+            escalations=[escalation],
+            cause=f"{escalation.escalated_to} can no longer see this project",
+        )
 
 
 def create_team(*, name: str, by: User) -> Team:

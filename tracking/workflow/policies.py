@@ -97,6 +97,24 @@ def start_deadline(escalation: ErrorEscalation, *, chain_step: int | None = None
     _enqueue_deadline(escalation)
 
 
+def move_on_from(*, escalations: list[ErrorEscalation], cause: str) -> list[ErrorEscalation]:
+    """Move each pending escalation of `escalations` to its policy's next step now,
+    as if its deadline had passed (e.g. its person can no longer see the project).
+    Escalations without a deadline (no policy applies, or acknowledged) stay."""
+    now = timezone.now()
+    created: list[ErrorEscalation] = []
+    for escalation in escalations:
+        moved = ErrorEscalation.objects.filter(
+            pk=escalation.pk,
+            ack_deadline__isnull=False,
+            acknowledged_at__isnull=True,
+            timed_out_at__isnull=True,
+        ).update(ack_deadline=now)
+        if moved:
+            created += time_out(escalation_id=escalation.pk, now=now, cause=cause)
+    return created
+
+
 def stop_chain(error: Error) -> int:
     """Clear the pending deadlines of the error's escalations (acknowledged, resolved,
     marked duplicate): their tasks then do nothing."""
@@ -117,10 +135,13 @@ def _next_step(
 
 
 @transaction.atomic
-def time_out(*, escalation_id: str, now: datetime | None = None) -> list[ErrorEscalation]:
+def time_out(
+    *, escalation_id: str, now: datetime | None = None, cause: str | None = None
+) -> list[ErrorEscalation]:
     """The deadline of `escalation_id` passed: escalate to the next step unless the
     chain was acknowledged or stopped. Returns the new escalations (none when nothing
-    was due: safe to run twice)."""
+    was due: safe to run twice). `cause` replaces "did not acknowledge within N min"
+    in the new escalations' reason when the chain moves on for another reason."""
     now = now or timezone.now()
     error_id = (
         ErrorEscalation.objects.filter(pk=escalation_id).values_list("error_id", flat=True).first()
@@ -165,9 +186,9 @@ def time_out(*, escalation_id: str, now: datetime | None = None) -> list[ErrorEs
             continue
         deadline = policy.deadline_for(level)
         waited = int(deadline.total_seconds() // 60)
+        why = cause or f"{escalation.escalated_to} did not acknowledge within {waited} min"
         reason = (
-            f"Automatic: {escalation.escalated_to} did not acknowledge within "
-            f"{waited} min; step {after + 1} of the policy “{policy.name}”"
+            f"Automatic: {why}; step {after + 1} of the policy “{policy.name}”"
             + (f" (repeat {round})" if round else "")
             + f". Original reason: {escalation.escalation_reason}"
         )[:1000]

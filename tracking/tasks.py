@@ -115,3 +115,11 @@ def maintain_tasks() -> dict[str, int]:
     pruned = prune_task_results()
     schedule_maintenance(after=timedelta(seconds=settings.TASK_MAINTENANCE_INTERVAL_SECONDS))
     return {"requeued": requeued, "pruned": pruned}
+
+
+@task
+def wake_snoozed(*, error_id: str, snoozed_at: str) -> str:
+    """Wake an error snoozed until a moment, at that moment (tracking.workflow.snooze)."""
+    from tracking.workflow.snooze import wake_if_due
+
+    return "woke" if wake_if_due(error_id=error_id, snoozed_at=snoozed_at) else "not due"

@@ -51,6 +51,7 @@ from tracking.forms import (
     EscalateForm,
     MarkDuplicateForm,
     ResolveForm,
+    SnoozeForm,
     WorkflowForm,
 )
 from tracking.models import (
@@ -402,9 +403,16 @@ ACTION_FORMS: dict[Action, type[WorkflowForm]] = {
     Action.ACKNOWLEDGE: AcknowledgeForm,
     Action.RESOLVE: ResolveForm,
     Action.MARK_DUPLICATE: MarkDuplicateForm,
+    Action.SNOOZE: SnoozeForm,
 }
 # Acknowledge forms sit on each escalation, not in the action panel.
-PANEL_FORMS = (Action.ASSIGN, Action.ESCALATE, Action.RESOLVE, Action.MARK_DUPLICATE)
+PANEL_FORMS = (
+    Action.ASSIGN,
+    Action.ESCALATE,
+    Action.RESOLVE,
+    Action.SNOOZE,
+    Action.MARK_DUPLICATE,
+)
 
 
 def _auto_id(action: Action) -> str:
@@ -477,6 +485,7 @@ ACTION_ANCHORS = {
     Action.TAKE: "action-take",
     Action.ESCALATE: "action-escalate",
     Action.RESOLVE: "action-resolve",
+    Action.SNOOZE: "action-snooze",
     Action.MARK_DUPLICATE: "action-mark-duplicate",
 }
 
@@ -715,6 +724,7 @@ def _success_message(action: Action, result: Any, user: Any) -> str:
         Action.REOPEN: "Reopened.",
         Action.IGNORE: "Ignored: new events are counted but do not reopen it.",
         Action.UNIGNORE: "No longer ignored.",
+        Action.SNOOZE: "Snoozed: it wakes up when its condition is met.",
         Action.UNMARK_DUPLICATE: "No longer marked as a duplicate.",
     }[action]
 

@@ -68,6 +68,7 @@ def test_engineer_is_offered_their_actions_but_not_assign(world):
         "escalate",
         "resolve",
         "ignore",
+        "snooze",
         "mark_duplicate",
     }
 
@@ -84,6 +85,7 @@ def test_lead_is_offered_assign_and_acknowledge_of_their_escalation(world):
         "acknowledge",
         "resolve",
         "ignore",
+        "snooze",
         "mark_duplicate",
     }
     # The engineer who escalated cannot acknowledge it.

@@ -128,3 +128,26 @@ def test_resolve_in_release_needs_the_release(write_path):
     error_id = send(project, "1.0.0").error_id
     with refused(field="in_release"):
         resolve(error_id, release_kind="in", in_release="  ")
+
+
+@pytest.mark.django_db
+def test_the_releases_page_lists_new_errors_and_regressions_with_inbox_links(
+    write_path, client, django_assert_max_num_queries
+):
+    project = factories.ProjectFactory()
+    send(project, "1.0.0", fingerprint="a" * 64)
+    error_id = send(project, "1.0.0").error_id
+    resolve(error_id, release_kind="next")
+    send(project, "1.1.0")  # regresses it
+    send(project, "1.1.0", fingerprint="b" * 64)  # new in 1.1.0
+    send(project, "1.10.0", fingerprint="c" * 64)  # semver: newer than 1.1.0
+    client.force_login(factories.EngineerFactory())
+
+    with django_assert_max_num_queries(8):
+        response = client.get(f"/projects/{project.pk}/releases/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.index("1.10.0") < html.index("1.1.0<") < html.index("1.0.0")
+    rows = {row.version: (row.new_errors, row.regressions) for row in response.context["releases"]}
+    assert rows == {"1.0.0": (2, 0), "1.1.0": (1, 1), "1.10.0": (1, 0)}
+    assert f"?project={project.pk}&amp;release=1.1.0&amp;status=any" in html

@@ -800,6 +800,15 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+def project_releases(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = selectors.project_or_404(project_id)
+    return render(
+        request,
+        "tracking/project_releases.html",
+        {"project": project, "releases": selectors.project_releases(project)},
+    )
+
+
 def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     project = selectors.project_or_404(project_id)
     settings_form, rotate_form, saved = project_settings_forms(request, project)

@@ -301,7 +301,9 @@ def _record_postgresql(*, project_id: int, event: IncomingEvent) -> RecordedOccu
         "context": _context_json(event),
         "ip_address": event.ip_address,
         "session_id": event.session_id,
-        "activity_details": json.dumps({"event_id": event.event_id.hex}),
+        "activity_details": json.dumps(
+            {"event_id": event.event_id.hex, "release": event_release(event)}
+        ),
         "user_id": event.user_id,
         "user_email": event.user_email,
         "user_username": event.user_username,
@@ -439,7 +441,7 @@ def _record_portable(*, project_id: int, event: IncomingEvent) -> RecordedOccurr
             record_activity(
                 error=error,
                 verb=ActivityVerb.CREATED if created else ActivityVerb.REGRESSED,
-                details={"event_id": event.event_id.hex},
+                details={"event_id": event.event_id.hex, "release": release},
             )
         if woke:
             record_activity(

@@ -553,6 +553,9 @@ TIMELINE_DETAIL_LABELS = {
     "reason": "Reason",
     "description": "Description",
     "notes": "Notes",
+    "events_since_snoozed": "Events since snoozed",
+    "resolved_in_release": "Release",
+    "release": "Release",
 }
 
 

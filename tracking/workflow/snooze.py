@@ -90,15 +90,21 @@ def snooze(
             },
         )
         if until is not None:
-            from tracking.tasks import wake_snoozed  # tasks import the models' users
-
-            transaction.on_commit(
-                lambda: wake_snoozed.using(run_after=until).enqueue(
-                    error_id=str(locked.pk), snoozed_at=now.isoformat()
-                )
-            )
+            transaction.on_commit(lambda: _enqueue_wake(locked, until=until, snoozed_at=now))
     rows.sync(error, locked)
     return error
+
+
+def _enqueue_wake(error: Error, *, until: datetime, snoozed_at: datetime) -> None:
+    from tracking.tasks import wake_snoozed  # tasks import this module's callers
+
+    # A backend that cannot defer would run it now, too early: ingestion's own check
+    # still wakes it on the first event after the moment.
+    if not wake_snoozed.get_backend().supports_defer:
+        return
+    wake_snoozed.using(run_after=until).enqueue(
+        error_id=str(error.pk), snoozed_at=snoozed_at.isoformat()
+    )
 
 
 def wake_if_due(*, error_id: str, snoozed_at: str) -> bool:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db.models import Count
 from django.db.models.fields.json import KT
+from django.db.models.lookups import In
 
 from tracking import releases as release_order
 from tracking.models import Activity, ActivityVerb, Error, Project, Release
@@ -29,13 +30,16 @@ def project_releases(project: Project) -> list[ReleaseRow]:
         .values_list("first_release", "n")
     )
     # Ingestion writes the event's release into every "regressed" activity.
+    # A plain In lookup on the text (->>): filtering on an alias picks the JSON key
+    # lookup, which SQLite rejects ("malformed JSON").
+    release = KT("details__release")
     regressions = dict(
-        Activity.objects.filter(error__project=project, verb=ActivityVerb.REGRESSED)
-        .annotate(release=KT("details__release"))
-        .filter(release__in=list(first_seen))
-        .values_list("release")
+        Activity.objects.filter(
+            In(release, list(first_seen)), error__project=project, verb=ActivityVerb.REGRESSED
+        )
+        .values(version=release)
         .annotate(n=Count("pk"))
-        .values_list("release", "n")
+        .values_list("version", "n")
     )
 
     def newest_first(version: str) -> tuple:

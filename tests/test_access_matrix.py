@@ -91,6 +91,7 @@ PAGES = {
     "dashboard": lambda w: reverse("dashboard"),
     "projects": lambda w: reverse("project_list"),
     "project": lambda w: reverse("project_detail", args=[w.project.pk]),
+    "releases": lambda w: reverse("project_releases", args=[w.project.pk]),
 }
 
 
@@ -167,6 +168,8 @@ def test_idor_sweep_every_url_of_project_b_is_404_for_a_member_of_a(world, payme
                 reverse("project_detail", args=[payments.pk]), {"name": "Mine now"}
             )
             assert response.status_code == 404
+        response = client.get(reverse("project_releases", args=[payments.pk]))
+        assert response.status_code == 404
         assert snapshot() == before
 
 

@@ -42,6 +42,9 @@ SEED = {
         "requires_code_change": (BOOL, False, FALSE),
         "requires_documentation": (BOOL, False, FALSE),
         "resolved_at": (TS, False, NOW),
+        # Resolve in a release (issue 16): which release the resolution names.
+        "release_kind": ("character varying", False, "'now'::character varying"),
+        "resolved_in_release": ("character varying", True, None),
     },
     "error_occurrence": {
         "id": (UUID, False, None),

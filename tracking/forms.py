@@ -297,8 +297,65 @@ class ResolutionFields(forms.Form):
 
 
 class ResolveForm(WorkflowForm, ResolutionFields):
+    # Which events reopen it (tracking.releases; the README says the exact rule).
+    release_kind = forms.ChoiceField(
+        choices=[
+            ("now", "Now (any new event reopens it)"),
+            ("next", "In the next release"),
+            ("in", "In release…"),
+        ],
+        initial="now",
+        required=False,  # a post without it resolves "now", as before
+        widget=forms.RadioSelect,
+        label="Fixed",
+    )
+    in_release = forms.CharField(
+        required=False,
+        max_length=rules.RELEASE_MAX,
+        label="Release",
+        help_text="For “In release…”: the release that ships the fix, e.g. 2.1.0.",
+    )
+
     def run_service(self) -> ErrorResolution:
-        return workflow.resolve(error=self.error, by=self.user, **self.resolution_kwargs())
+        return workflow.resolve(
+            error=self.error,
+            by=self.user,
+            release_kind=self.cleaned_data["release_kind"] or "now",
+            in_release=self.cleaned_data["in_release"],
+            **self.resolution_kwargs(),
+        )
+
+
+class SnoozeForm(WorkflowForm):
+    """Ignore until a condition (tracking.workflow.snooze)."""
+
+    kind = forms.ChoiceField(
+        choices=[
+            ("events", "Until N more events"),
+            ("hourly", "Until N events within an hour"),
+            ("until", "Until a moment"),
+        ],
+        initial="events",
+        widget=forms.RadioSelect,
+        label="Snooze",
+    )
+    limit = forms.IntegerField(required=False, min_value=1, label="N (events)")
+    until = forms.DateTimeField(
+        required=False,
+        widget=DueDateInput(),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        label="Until",
+    )
+
+    def run_service(self) -> Error:
+        data = self.cleaned_data
+        return workflow.snooze(
+            error=self.error,
+            by=self.user,
+            kind=data["kind"],
+            limit=data.get("limit"),
+            until=data.get("until"),
+        )
 
 
 class ErrorChoiceField(forms.ModelChoiceField):

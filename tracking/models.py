@@ -193,6 +193,25 @@ class Error(models.Model):
         default=ErrorKind.ERROR,
         db_default=ErrorKind.ERROR,
     )
+    # Releases (issue 16): the first and the latest release an event of it named.
+    first_release = models.CharField(max_length=200, blank=True, default="", db_default="")
+    last_release = models.CharField(max_length=200, blank=True, default="", db_default="")
+    # A resolution "in the next release" / "in release X", copied from its
+    # ErrorResolution so ingestion reads it from the row it updates anyway:
+    # release_resolution is "" (plain resolve), "next" or "in"; resolved_in_release is
+    # the project's newest release at resolution ("next") or the fixing release ("in").
+    release_resolution = models.CharField(max_length=8, blank=True, default="", db_default="")
+    resolved_in_release = models.CharField(max_length=200, null=True, blank=True)
+    # Snooze (an ignore with a condition), counted by ingestion on this row: see
+    # tracking.workflow.snooze. snooze_kind "" is a plain ignore.
+    snooze_kind = models.CharField(max_length=8, blank=True, default="", db_default="")
+    snooze_limit = models.PositiveIntegerField(null=True, blank=True)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    snoozed_at = models.DateTimeField(null=True, blank=True)
+    snooze_events = models.BigIntegerField(default=0, db_default=0)
+    snooze_window_start = models.DateTimeField(null=True, blank=True)
+    snooze_window_count = models.BigIntegerField(default=0, db_default=0)
+    woken_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "error"
@@ -213,6 +232,8 @@ class Error(models.Model):
         # every event a little: add one only for a sort or filter the pages use.
         # Free-text search uses trigram GIN indexes (PostgreSQL only, migration 0005).
         indexes = [
+            # Releases page: the errors first seen in each release.
+            models.Index(fields=["project", "first_release"], name="error_project_first_release"),
             # The default inbox: unresolved, last seen first.
             models.Index(fields=["status", "-last_seen", "-id"], name="error_status_last_seen"),
             models.Index(
@@ -326,6 +347,10 @@ class ErrorResolution(models.Model):
     requires_code_change = models.BooleanField(default=False, db_default=False)
     requires_documentation = models.BooleanField(default=False, db_default=False)
     resolved_at = models.DateTimeField(db_default=Now())
+    # "now", "next" (the next release) or "in" (in release resolved_in_release); for
+    # "next", resolved_in_release is the project's newest release when resolving.
+    release_kind = models.CharField(max_length=8, default="now", db_default="now")
+    resolved_in_release = models.CharField(max_length=200, null=True, blank=True)
 
     class Meta:
         db_table = "error_resolution"
@@ -484,6 +509,8 @@ class ActivityVerb(models.TextChoices):
     COMMENTED = "commented", "commented"
     EDITED_COMMENT = "edited_comment", "edited a comment"
     DELETED_COMMENT = "deleted_comment", "deleted a comment"
+    SNOOZED = "snoozed", "snoozed"
+    WOKE_UP = "woke_up", "woke up"
 
 
 class Activity(models.Model):
@@ -823,3 +850,27 @@ class Comment(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+
+# --- Releases (issue 16) ---------------------------------------------------------------
+
+
+class Release(models.Model):
+    """A release a project's events named, upserted by ingestion's one statement.
+
+    first_seen orders releases that are not semver (tracking.releases).
+    """
+
+    pk = models.CompositePrimaryKey("project", "version")
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="releases", db_index=False
+    )
+    version = models.CharField(max_length=200)
+    first_seen = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "release"
+        ordering = ["-first_seen"]
+
+    def __str__(self) -> str:
+        return self.version

@@ -24,6 +24,11 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("projects/", views.project_list, name="project_list"),
     path("projects/<int:project_id>/", views.project_detail, name="project_detail"),
+    path(
+        "projects/<int:project_id>/releases/",
+        views.project_releases,
+        name="project_releases",
+    ),
     path("settings/", people.my_settings, name="my_settings"),
     path("people/", people.people_page, name="people"),
     path("teams/", teams.teams_page, name="teams"),

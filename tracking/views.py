@@ -54,6 +54,7 @@ from tracking.forms import (
     EscalateForm,
     MarkDuplicateForm,
     ResolveForm,
+    SnoozeForm,
     WorkflowForm,
 )
 from tracking.models import (
@@ -438,9 +439,16 @@ ACTION_FORMS: dict[Action, type[WorkflowForm]] = {
     Action.COMMENT: CommentForm,
     Action.EDIT_COMMENT: EditCommentForm,
     Action.DELETE_COMMENT: DeleteCommentForm,
+    Action.SNOOZE: SnoozeForm,
 }
 # Acknowledge forms sit on each escalation, not in the action panel.
-PANEL_FORMS = (Action.ASSIGN, Action.ESCALATE, Action.RESOLVE, Action.MARK_DUPLICATE)
+PANEL_FORMS = (
+    Action.ASSIGN,
+    Action.ESCALATE,
+    Action.RESOLVE,
+    Action.SNOOZE,
+    Action.MARK_DUPLICATE,
+)
 
 
 def _auto_id(action: Action) -> str:
@@ -513,6 +521,7 @@ ACTION_ANCHORS = {
     Action.TAKE: "action-take",
     Action.ESCALATE: "action-escalate",
     Action.RESOLVE: "action-resolve",
+    Action.SNOOZE: "action-snooze",
     Action.MARK_DUPLICATE: "action-mark-duplicate",
     Action.COMMENT: "comment-form",
     Action.EDIT_COMMENT: "timeline",
@@ -583,6 +592,9 @@ TIMELINE_DETAIL_LABELS = {
     "reason": "Reason",
     "description": "Description",
     "notes": "Notes",
+    "events_since_snoozed": "Events since snoozed",
+    "resolved_in_release": "Release",
+    "release": "Release",
 }
 
 
@@ -776,6 +788,7 @@ def _success_message(action: Action, result: Any, user: Any) -> str:
         Action.REOPEN: "Reopened.",
         Action.IGNORE: "Ignored: new events are counted but do not reopen it.",
         Action.UNIGNORE: "No longer ignored.",
+        Action.SNOOZE: "Snoozed: it wakes up when its condition is met.",
         Action.UNMARK_DUPLICATE: "No longer marked as a duplicate.",
         Action.EDIT_COMMENT: "Comment edited.",
         Action.DELETE_COMMENT: "Comment deleted.",
@@ -869,6 +882,15 @@ def project_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+def project_releases(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = selectors.project_or_404(project_id, user=request.user)
+    return render(
+        request,
+        "tracking/project_releases.html",
+        {"project": project, "releases": selectors.project_releases(project)},
+    )
+
+
 def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     project = selectors.project_or_404(project_id, user=request.user)
     settings_form, rotate_form, saved = project_settings_forms(request, project)

@@ -214,6 +214,15 @@ ACTION_CASES = [
         frozenset(),
     ),
     ActionCase(
+        "snooze",
+        "snooze",
+        lambda w, actor: {"kind": "events", "limit": "5"},
+        lambda w: Error.objects.filter(
+            pk=w.error.pk, status="ignored", snooze_kind="events"
+        ).exists(),
+        frozenset(),
+    ),
+    ActionCase(
         "mark_duplicate",
         "mark_duplicate",
         _mark_duplicate,

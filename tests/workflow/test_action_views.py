@@ -68,6 +68,7 @@ def test_engineer_is_offered_their_actions_but_not_assign(world):
         "escalate",
         "resolve",
         "ignore",
+        "snooze",
         "mark_duplicate",
         "comment",
     }
@@ -85,6 +86,7 @@ def test_lead_is_offered_assign_and_acknowledge_of_their_escalation(world):
         "acknowledge",
         "resolve",
         "ignore",
+        "snooze",
         "mark_duplicate",
         "comment",
     }

@@ -39,6 +39,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "reopen": ("login", "403", "ok", "ok", "ok"),
     "ignore": ("login", "403", "ok", "ok", "ok"),
     "unignore": ("login", "403", "ok", "ok", "ok"),
+    "snooze": ("login", "403", "ok", "ok", "ok"),
     "mark_duplicate": ("login", "403", "ok", "ok", "ok"),
     "unmark_duplicate": ("login", "403", "ok", "ok", "ok"),
 }

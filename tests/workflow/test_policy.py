@@ -46,6 +46,7 @@ class TestRoles:
             Action.ESCALATE,
             Action.RESOLVE,
             Action.IGNORE,
+            Action.SNOOZE,
             Action.MARK_DUPLICATE,
             Action.COMMENT,
         }

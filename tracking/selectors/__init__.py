@@ -76,6 +76,7 @@ from tracking.selectors.projects import (
     projects_with_counts,
     recent_open_errors,
 )
+from tracking.selectors.release_list import ReleaseRow, project_releases
 from tracking.selectors.series import SPARKLINE_DAYS, daily_series, series_days, utc_today
 
 __all__ = [
@@ -103,6 +104,7 @@ __all__ = [
     "KeysetPage",
     "MyWork",
     "OccurrenceView",
+    "ReleaseRow",
     "RequestView",
     "ResolveTime",
     "SortOption",
@@ -131,6 +133,7 @@ __all__ = [
     "paginate_inbox",
     "parse_tag_filter",
     "project_or_404",
+    "project_releases",
     "projects_with_counts",
     "recent_open_errors",
     "resolutions_for",

@@ -11,11 +11,12 @@ only for the statement and its commit, so triage pages never wait behind a burst
 Other databases (SQLite for `run`) take the portable ORM path inside one transaction.
 """
 
+import dataclasses
 import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -25,7 +26,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
-from tracking import notifications
+from tracking import notifications, releases
 from tracking.models import (
     CURRENT_GROUPING_VERSION,
     ActivityVerb,
@@ -38,6 +39,7 @@ from tracking.models import (
     ErrorTagValue,
     IngestedEvent,
     Project,
+    Release,
     User,
     time_ordered_uuid,
 )
@@ -83,6 +85,10 @@ class RecordedOccurrence:
     occurrence_id: uuid.UUID
     created: bool
     regressed: bool
+    woke: bool = False
+    # The error is resolved in a release and this event names one: whether it reopens
+    # needs the release order (tracking.releases), decided after the statement.
+    release_check: bool = False
 
 
 def record_occurrence(*, project: Project | int, event: IncomingEvent) -> RecordedOccurrence | None:
@@ -92,6 +98,10 @@ def record_occurrence(*, project: Project | int, event: IncomingEvent) -> Record
         recorded = _record_postgresql(project_id=project_id, event=event)
     else:
         recorded = _record_portable(project_id=project_id, event=event)
+    if recorded is not None and recorded.release_check:
+        recorded = _reopen_if_release_is_newer(
+            project_id=project_id, event=event, recorded=recorded
+        )
     if recorded is not None and recorded.regressed:
         _notify_regression(recorded.error_id)
     return recorded
@@ -110,6 +120,14 @@ def _tags_json(event: IncomingEvent) -> str:
     return orjson.dumps(dict(event.tags)).decode()
 
 
+def event_release(event: IncomingEvent) -> str:
+    """The event's release, as its tag rollup already carries it ("" when none)."""
+    for key, value in event.tags:
+        if key == "release":
+            return value
+    return ""
+
+
 def _user_table() -> str:
     return connection.ops.quote_name(User._meta.db_table)
 
@@ -122,6 +140,12 @@ WITH ev AS (
     VALUES (%(project_id)s, %(event_id)s, %(occurrence_id)s)
     ON CONFLICT DO NOTHING
     RETURNING occurrence_id
+), rel AS (
+    -- The release, first seen now. DO NOTHING takes no row lock: a busy release's
+    -- row is never a point of contention.
+    INSERT INTO release (project_id, version, first_seen)
+    SELECT %(project_id)s, %(release)s::text, %(occurred_at)s FROM ev WHERE %(release)s::text <> ''
+    ON CONFLICT DO NOTHING
 ), legacy AS (
     -- A version 1 error this event belonged to under the old grouping rules. The
     -- parameter is NULL for most events, and then this is an empty index probe.
@@ -132,25 +156,46 @@ WITH ev AS (
     INSERT INTO error AS e (
         id, project_id, fingerprint, title, exception_type, message, culprit, level,
         status, platform, first_seen, last_seen, occurrence_count, created_at,
-        grouping_version, kind
+        grouping_version, kind, first_release, last_release
     )
     SELECT gen_random_uuid(), %(project_id)s,
         COALESCE((SELECT fingerprint FROM legacy), %(fingerprint)s), %(title)s,
         %(exception_type)s, %(message)s, %(culprit)s, %(level)s, 'unresolved',
         %(platform)s, %(occurred_at)s, %(occurred_at)s, 1, now(),
-        %(grouping_version)s, %(kind)s
+        %(grouping_version)s, %(kind)s, %(release)s::text, %(release)s::text
     FROM ev
     ON CONFLICT (project_id, fingerprint) DO UPDATE SET
         occurrence_count = e.occurrence_count + 1,
         first_seen = LEAST(e.first_seen, EXCLUDED.first_seen),
         last_seen = GREATEST(e.last_seen, EXCLUDED.last_seen),
-        status = CASE WHEN e.status = 'resolved' THEN 'unresolved' ELSE e.status END,
-        regressed_at = CASE WHEN e.status = 'resolved' THEN %(regressed_at)s ELSE e.regressed_at END
+        first_release = CASE WHEN e.first_release = '' THEN EXCLUDED.first_release
+            ELSE e.first_release END,
+        last_release = CASE WHEN EXCLUDED.last_release <> ''
+            AND EXCLUDED.last_seen >= e.last_seen THEN EXCLUDED.last_release
+            ELSE e.last_release END,
+        -- A plain resolution reopens on any event; one in a release is decided after
+        -- this statement (release_check below).
+        status = CASE WHEN e.status = 'resolved' AND e.release_resolution = '' THEN 'unresolved'
+            WHEN {wakes} THEN 'unresolved' ELSE e.status END,
+        regressed_at = CASE WHEN e.status = 'resolved' AND e.release_resolution = ''
+            THEN %(regressed_at)s ELSE e.regressed_at END,
+        -- Snooze counters: only while snoozed (tracking.workflow.snooze).
+        snooze_events = CASE WHEN {snoozed} THEN e.snooze_events + 1 ELSE e.snooze_events END,
+        snooze_window_start = CASE WHEN {snoozed} AND {window_expired} THEN %(regressed_at)s
+            ELSE e.snooze_window_start END,
+        snooze_window_count = CASE WHEN NOT {snoozed} THEN e.snooze_window_count
+            WHEN {window_expired} THEN 1 ELSE e.snooze_window_count + 1 END,
+        snooze_kind = CASE WHEN {wakes} THEN '' ELSE e.snooze_kind END,
+        woken_at = CASE WHEN {wakes} THEN %(regressed_at)s ELSE e.woken_at END
     -- xmax is 0 only on a freshly inserted row. regressed_at equals this call's own
     -- timestamp only when this statement reopened the error (PostgreSQL 15 has no
     -- RETURNING OLD, and reading the old status first would race a concurrent writer).
     RETURNING e.id, (e.xmax = 0) AS created,
-        (e.xmax <> 0 AND e.regressed_at IS NOT DISTINCT FROM %(regressed_at)s) AS regressed
+        (e.xmax <> 0 AND e.regressed_at IS NOT DISTINCT FROM %(regressed_at)s) AS regressed,
+        (e.xmax <> 0 AND e.woken_at IS NOT DISTINCT FROM %(regressed_at)s) AS woke,
+        (e.status = 'resolved' AND e.release_resolution <> '' AND %(release)s::text <> '')
+            AS release_check,
+        e.snooze_events
 ), occ AS (
     INSERT INTO error_occurrence (
         id, error_id, user_id, occurrence_context, ip_address, session_id, occurred_at
@@ -174,11 +219,15 @@ WITH ev AS (
 ), act AS (
     INSERT INTO activity (id, error_id, actor_id, verb, details, created_at)
     SELECT gen_random_uuid(), err.id, NULL,
-        CASE WHEN err.created THEN 'created' ELSE 'regressed' END,
-        %(activity_details)s::jsonb, now()
-    FROM err WHERE err.created OR err.regressed
+        CASE WHEN err.created THEN 'created' WHEN err.regressed THEN 'regressed'
+            ELSE 'woke_up' END,
+        CASE WHEN err.woke THEN %(activity_details)s::jsonb
+            || jsonb_build_object('events_since_snoozed', err.snooze_events)
+            ELSE %(activity_details)s::jsonb END,
+        now()
+    FROM err WHERE err.created OR err.regressed OR err.woke
 )
-SELECT id, created, regressed FROM err
+SELECT id, created, regressed, woke, release_check FROM err
 """
 
 _USER_LOOKUP_SQL = """(
@@ -190,13 +239,33 @@ _USER_LOOKUP_SQL = """(
         LIMIT 1
     )"""
 
+# Snooze conditions over the error row before this event (every SET expression reads
+# the old row); %(regressed_at)s is this call's timestamp.
+_SNOOZED_SQL = "(e.status = 'ignored' AND e.snooze_kind <> '')"
+_WINDOW_EXPIRED_SQL = (
+    "(e.snooze_window_start IS NULL"
+    " OR e.snooze_window_start <= %(regressed_at)s - interval '1 hour')"
+)
+_WAKES_SQL = (
+    "(e.status = 'ignored' AND ("
+    "(e.snooze_kind = 'until' AND e.snoozed_until <= %(regressed_at)s)"
+    " OR (e.snooze_kind = 'events' AND e.snooze_events + 1 >= e.snooze_limit)"
+    " OR (e.snooze_kind = 'hourly' AND (CASE WHEN {window_expired} THEN 1"
+    " ELSE e.snooze_window_count + 1 END) >= e.snooze_limit)))"
+).replace("{window_expired}", _WINDOW_EXPIRED_SQL)
+
 _statements: dict[bool, str] = {}
 
 
 def _statement(with_user: bool) -> str:
     if with_user not in _statements:
         user_sql = _USER_LOOKUP_SQL.format(table=_user_table()) if with_user else "NULL::uuid"
-        _statements[with_user] = _RECORD_SQL.replace("{user}", user_sql)
+        _statements[with_user] = (
+            _RECORD_SQL.replace("{user}", user_sql)
+            .replace("{wakes}", _WAKES_SQL)
+            .replace("{snoozed}", _SNOOZED_SQL)
+            .replace("{window_expired}", _WINDOW_EXPIRED_SQL)
+        )
     return _statements[with_user]
 
 
@@ -211,6 +280,7 @@ def _record_postgresql(*, project_id: int, event: IncomingEvent) -> RecordedOccu
         "grouping_version": CURRENT_GROUPING_VERSION,
         "kind": event.kind,
         "tags": _tags_json(event),
+        "release": event_release(event),
         "title": event.title,
         "exception_type": event.exception_type,
         "message": event.message,
@@ -223,7 +293,9 @@ def _record_postgresql(*, project_id: int, event: IncomingEvent) -> RecordedOccu
         "context": _context_json(event),
         "ip_address": event.ip_address,
         "session_id": event.session_id,
-        "activity_details": json.dumps({"event_id": event.event_id.hex}),
+        "activity_details": json.dumps(
+            {"event_id": event.event_id.hex, "release": event_release(event)}
+        ),
         "user_id": event.user_id,
         "user_email": event.user_email,
         "user_username": event.user_username,
@@ -243,7 +315,12 @@ def _record_postgresql(*, project_id: int, event: IncomingEvent) -> RecordedOccu
     if row is None:
         return None
     return RecordedOccurrence(
-        error_id=row[0], occurrence_id=occurrence_id, created=row[1], regressed=row[2]
+        error_id=row[0],
+        occurrence_id=occurrence_id,
+        created=row[1],
+        regressed=row[2],
+        woke=row[3],
+        release_check=row[4],
     )
 
 
@@ -251,6 +328,11 @@ def _record_portable(*, project_id: int, event: IncomingEvent) -> RecordedOccurr
     with transaction.atomic():
         if IngestedEvent.objects.filter(project_id=project_id, event_id=event.event_id).exists():
             return None
+        release = event_release(event)
+        if release:
+            Release.objects.get_or_create(
+                project_id=project_id, version=release, defaults={"first_seen": event.occurred_at}
+            )
         fingerprint = event.fingerprint
         if (
             event.legacy_fingerprint
@@ -274,21 +356,55 @@ def _record_portable(*, project_id: int, event: IncomingEvent) -> RecordedOccurr
                 "first_seen": event.occurred_at,
                 "last_seen": event.occurred_at,
                 "occurrence_count": 1,
+                "first_release": release,
+                "last_release": release,
             },
         )
-        regressed = False
+        regressed = woke = release_check = False
         if not created:
-            status = (
-                Error.objects.select_for_update().values_list("status", flat=True).get(pk=error.pk)
+            # The same rules as the PostgreSQL statement, over the locked row.
+            now = timezone.now()
+            old = Error.objects.select_for_update().get(pk=error.pk)
+            plainly_resolved = old.status == ErrorStatus.RESOLVED and not old.release_resolution
+            regressed = plainly_resolved
+            release_check = (
+                old.status == ErrorStatus.RESOLVED
+                and bool(old.release_resolution)
+                and bool(release)
             )
-            regressed = status == ErrorStatus.RESOLVED
             changes: dict[str, Any] = {
                 "occurrence_count": F("occurrence_count") + 1,
                 "first_seen": Least("first_seen", event.occurred_at),
                 "last_seen": Greatest("last_seen", event.occurred_at),
             }
+            if not old.first_release:
+                changes["first_release"] = release
+            if release and event.occurred_at >= old.last_seen:
+                changes["last_release"] = release
+            if old.status == ErrorStatus.IGNORED and old.snooze_kind:
+                window_expired = (
+                    old.snooze_window_start is None
+                    or old.snooze_window_start <= now - timedelta(hours=1)
+                )
+                window_count = 1 if window_expired else old.snooze_window_count + 1
+                changes |= {
+                    "snooze_events": old.snooze_events + 1,
+                    "snooze_window_start": now if window_expired else old.snooze_window_start,
+                    "snooze_window_count": window_count,
+                }
+                woke = (
+                    (old.snooze_kind == "until" and old.snoozed_until <= now)
+                    or (old.snooze_kind == "events" and old.snooze_events + 1 >= old.snooze_limit)
+                    or (old.snooze_kind == "hourly" and window_count >= old.snooze_limit)
+                )
+                if woke:
+                    changes |= {
+                        "status": ErrorStatus.UNRESOLVED,
+                        "snooze_kind": "",
+                        "woken_at": now,
+                    }
             if regressed:
-                changes |= {"status": ErrorStatus.UNRESOLVED, "regressed_at": timezone.now()}
+                changes |= {"status": ErrorStatus.UNRESOLVED, "regressed_at": now}
             Error.objects.filter(pk=error.pk).update(**changes)
         occurrence = ErrorOccurrence.objects.create(
             error=error,
@@ -317,11 +433,82 @@ def _record_portable(*, project_id: int, event: IncomingEvent) -> RecordedOccurr
             record_activity(
                 error=error,
                 verb=ActivityVerb.CREATED if created else ActivityVerb.REGRESSED,
-                details={"event_id": event.event_id.hex},
+                details={"event_id": event.event_id.hex, "release": release},
+            )
+        if woke:
+            record_activity(
+                error=error,
+                verb=ActivityVerb.WOKE_UP,
+                details={
+                    "event_id": event.event_id.hex,
+                    "events_since_snoozed": old.snooze_events + 1,
+                },
             )
     return RecordedOccurrence(
-        error_id=error.pk, occurrence_id=occurrence.pk, created=created, regressed=regressed
+        error_id=error.pk,
+        occurrence_id=occurrence.pk,
+        created=created,
+        regressed=regressed,
+        woke=woke,
+        release_check=release_check,
     )
+
+
+def _reopen_if_release_is_newer(
+    *, project_id: int, event: IncomingEvent, recorded: RecordedOccurrence
+) -> RecordedOccurrence:
+    """Reopen an error resolved in a release when this event's release has the fix's
+    release or a later one (tracking.releases). Only events of errors resolved in a
+    release reach here, so the common event pays nothing for it."""
+    release = event_release(event)
+    resolution = (
+        Error.objects.filter(pk=recorded.error_id)
+        .values("status", "release_resolution", "resolved_in_release")
+        .first()
+    )
+    if (
+        resolution is None
+        or resolution["status"] != ErrorStatus.RESOLVED
+        or not resolution["release_resolution"]
+    ):
+        return recorded
+    fixing = resolution["resolved_in_release"]
+    # compare() reads the first-seen moments of the two releases it compares only.
+    first_seen = dict(
+        Release.objects.filter(
+            project_id=project_id, version__in=[release, fixing or ""]
+        ).values_list("version", "first_seen")
+    )
+    if resolution["release_resolution"] == "next":
+        reopens = releases.reopens_next_release(
+            release, newest_at_resolution=fixing, first_seen=first_seen
+        )
+    else:
+        reopens = releases.reopens_in_release(
+            release, fixing_version=fixing or "", first_seen=first_seen
+        )
+    if not reopens:
+        return recorded
+    with transaction.atomic():
+        # Conditional on the resolution read above: two racing events reopen it once.
+        reopened = Error.objects.filter(
+            pk=recorded.error_id,
+            status=ErrorStatus.RESOLVED,
+            release_resolution=resolution["release_resolution"],
+            resolved_in_release=fixing,
+        ).update(
+            status=ErrorStatus.UNRESOLVED,
+            regressed_at=timezone.now(),
+            release_resolution="",
+            resolved_in_release=None,
+        )
+        if reopened:
+            record_activity(
+                error=Error(pk=recorded.error_id),
+                verb=ActivityVerb.REGRESSED,
+                details={"event_id": event.event_id.hex, "release": release},
+            )
+    return dataclasses.replace(recorded, regressed=bool(reopened))
 
 
 def _find_user(event: IncomingEvent) -> User | None:

@@ -31,6 +31,8 @@ Rules
   the fix was tested; a description. Not on resolved or duplicate errors.
 - reopen: resolved -> unresolved. ignore: unresolved -> ignored.
   unignore ("stop ignoring"): ignored -> unresolved (the one way back for ignored).
+- snooze: unresolved -> ignored with a condition that wakes it (tracking.workflow.snooze).
+- resolve in a release: "now", "in the next release" or "in release X" (tracking.releases).
 - mark_duplicate: same project, never itself, the primary is not a duplicate, the
   duplicate is not one already; its duplicates are re-pointed to the new primary and
   its active assignment ends. unmark_duplicate restores `unresolved`.
@@ -66,6 +68,7 @@ from tracking.workflow.comments import comment, delete_comment, edit_comment
 from tracking.workflow.duplicates import mark_duplicate, unmark_duplicate
 from tracking.workflow.escalation import acknowledge, escalate
 from tracking.workflow.exceptions import Forbidden, NotFound, Refused
+from tracking.workflow.snooze import snooze
 from tracking.workflow.status import ignore, reopen, resolve, unignore
 from tracking.workflow.transitions import Action
 
@@ -90,6 +93,7 @@ __all__ = [
     "mark_duplicate",
     "reopen",
     "resolve",
+    "snooze",
     "take",
     "unassign",
     "unignore",

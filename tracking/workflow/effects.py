@@ -14,6 +14,7 @@ CHANGED_SECTIONS: dict[Action, frozenset[str]] = {
     Action.REOPEN: frozenset(),
     Action.IGNORE: frozenset(),
     Action.UNIGNORE: frozenset(),
+    Action.SNOOZE: frozenset(),
     # Marking deactivates the duplicate's assignment.
     Action.MARK_DUPLICATE: frozenset({"duplicates", "assignments"}),
     Action.UNMARK_DUPLICATE: frozenset({"duplicates"}),

@@ -18,6 +18,7 @@ NOTES_MAX = 2000
 REASON_MAX = 1000
 RESOLUTION_TEXT_MAX = 2000
 SIMILARITY_REASON_MAX = 1000
+RELEASE_MAX = 200  # release.version and error.resolved_in_release
 
 
 def text(

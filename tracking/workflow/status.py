@@ -7,7 +7,16 @@ unignore ("stop ignoring"): ignored -> unresolved, the one way back for ignored.
 
 from django.db import transaction
 
-from tracking.models import ActivityVerb, Error, ErrorResolution, ErrorStatus, ResolutionType, User
+from tracking import releases
+from tracking.models import (
+    ActivityVerb,
+    Error,
+    ErrorResolution,
+    ErrorStatus,
+    Release,
+    ResolutionType,
+    User,
+)
 from tracking.services.activity import record_activity
 from tracking.workflow import policies, policy, rows, rules
 from tracking.workflow.exceptions import Refused
@@ -25,7 +34,11 @@ def resolve(
     prevention_measures: str | None = None,
     requires_code_change: bool = False,
     requires_documentation: bool = False,
+    release_kind: str = "now",
+    in_release: str | None = None,
 ) -> ErrorResolution:
+    """Resolve `error`; release_kind "now", "next" (the next release) or "in" (in
+    release `in_release`) says which events reopen it (tracking.releases)."""
     locked = rows.lock(error.pk)
     policy.check(by, Action.RESOLVE, locked)
     # Read from the database: an admin may have just deactivated it.
@@ -53,8 +66,12 @@ def resolve(
         label="Prevention measures",
     )
     rules.steps_when_testing_required(current_type, steps_taken)
+    resolved_in_release = _release_of_resolution(locked, release_kind, in_release)
     rows.set_status(locked, ErrorStatus.RESOLVED)
     policies.stop_chain(locked)  # no more automatic escalation of a resolved error
+    locked.release_resolution = "" if release_kind == "now" else release_kind
+    locked.resolved_in_release = resolved_in_release
+    locked.save(update_fields=["release_resolution", "resolved_in_release"])
     resolution = ErrorResolution.objects.create(
         error=locked,
         resolved_by=by,
@@ -64,6 +81,8 @@ def resolve(
         prevention_measures=prevention_measures,
         requires_code_change=bool(requires_code_change),
         requires_documentation=bool(requires_documentation),
+        release_kind=release_kind,
+        resolved_in_release=resolved_in_release,
     )
     record_activity(
         error=locked,
@@ -73,10 +92,34 @@ def resolve(
             "resolution_id": str(resolution.pk),
             "resolution_type": current_type.name,
             "description": description,
+            "release_kind": release_kind,
+            "resolved_in_release": resolved_in_release,
         },
     )
     rows.sync(error, locked)
     return resolution
+
+
+def _release_of_resolution(error: Error, release_kind: str, in_release: str | None) -> str | None:
+    """The release kept with the resolution: the project's newest release for "next"
+    (None when it has seen none: any release is then the next), X for "in release X"."""
+    if release_kind == "now":
+        return None
+    if release_kind == "next":
+        first_seen = dict(
+            Release.objects.filter(project_id=error.project_id).values_list("version", "first_seen")
+        )
+        return releases.newest(first_seen, first_seen=first_seen)
+    if release_kind == "in":
+        in_release = rules.text(
+            in_release,
+            limit=rules.RELEASE_MAX,
+            field="in_release",
+            label="The release",
+            required=True,
+        )
+        return in_release
+    raise Refused("Choose when the fix ships: now, in the next release or in a release.")
 
 
 def _change_status(*, error: Error, by: User, action: Action, status: str, verb: str) -> Error:
@@ -85,6 +128,9 @@ def _change_status(*, error: Error, by: User, action: Action, status: str, verb:
         policy.check(by, action, locked)
         previous = locked.status
         rows.set_status(locked, status)
+        # Leaving resolved or ignored ends its release resolution or snooze condition.
+        locked.release_resolution, locked.resolved_in_release, locked.snooze_kind = "", None, ""
+        locked.save(update_fields=["release_resolution", "resolved_in_release", "snooze_kind"])
         record_activity(error=locked, verb=verb, actor=by, details={"from": previous})
     rows.sync(error, locked)
     return error

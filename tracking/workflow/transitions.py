@@ -16,6 +16,7 @@ class Action(StrEnum):
     REOPEN = "reopen"
     IGNORE = "ignore"
     UNIGNORE = "unignore"
+    SNOOZE = "snooze"  # ignore until a condition
     MARK_DUPLICATE = "mark_duplicate"
     UNMARK_DUPLICATE = "unmark_duplicate"
     COMMENT = "comment"
@@ -41,6 +42,7 @@ ALLOWED_FROM: dict[Action, frozenset[str]] = {
     Action.REOPEN: frozenset({RESOLVED}),
     Action.IGNORE: frozenset({UNRESOLVED}),
     Action.UNIGNORE: frozenset({IGNORED}),
+    Action.SNOOZE: frozenset({UNRESOLVED}),
     Action.MARK_DUPLICATE: NOT_DUPLICATE,
     Action.UNMARK_DUPLICATE: frozenset({DUPLICATE}),
     # Talking about an error is useful in every state, a duplicate's included.
@@ -69,6 +71,7 @@ REFUSED_FROM: dict[Action, dict[str | None, str]] = {
     },
     Action.IGNORE: {None: "Only unresolved errors can be ignored."},
     Action.UNIGNORE: {None: "This error is not ignored."},
+    Action.SNOOZE: {None: "Only unresolved errors can be snoozed."},
     Action.MARK_DUPLICATE: {DUPLICATE: "This error is already a duplicate; unmark it first."},
     Action.UNMARK_DUPLICATE: {None: "This error is not marked as a duplicate."},
 }

@@ -1,0 +1,134 @@
+"""snooze: ignore an error until a condition wakes it up.
+
+Conditions (SNOOZE_KINDS): for a duration or until a moment ("until"); until N more
+events ("events"); until N events within an hour ("hourly"). The condition lives on
+the error row (snooze_kind, snooze_limit, snoozed_until) and ingestion counts it in
+its one statement (tracking.services.occurrences): snooze_events counts the events
+since snoozing, snooze_window_start/count the current one-hour window (a fixed window
+opened by the first event after the previous one closed). The event that meets the
+condition sets the error unresolved and writes the "woke up" Activity with the count.
+
+A time condition also wakes without events: `wake_snoozed` (a task enqueued for the
+moment, run by the worker) does the same at that time. Conditions never expire: the
+row keeps them until the error wakes or someone stops ignoring it.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.tasks import task
+from django.utils import timezone
+
+from tracking.models import ActivityVerb, Error, ErrorStatus, User
+from tracking.services.activity import record_activity
+from tracking.workflow import policy, rows
+from tracking.workflow.exceptions import Refused
+from tracking.workflow.transitions import Action
+
+SNOOZE_KINDS = {
+    "until": "until a moment",
+    "events": "until N more events",
+    "hourly": "until N events within an hour",
+}
+SNOOZE_LIMIT_MAX = 1_000_000_000
+
+
+def snooze(
+    *,
+    error: Error,
+    by: User,
+    kind: str,
+    limit: int | None = None,
+    until: datetime | None = None,
+) -> Error:
+    if kind not in SNOOZE_KINDS:
+        raise Refused("Choose a snooze condition.", field="kind")
+    now = timezone.now()
+    if kind == "until":
+        if until is None:
+            raise Refused("Say until when.", field="until")
+        if timezone.is_naive(until):
+            until = timezone.make_aware(until)
+        if until <= now:
+            raise Refused("Snooze until a moment in the future.", field="until")
+        limit = None
+    else:
+        if limit is None or not 1 <= limit <= SNOOZE_LIMIT_MAX:
+            raise Refused(
+                f"The number of events is between 1 and {SNOOZE_LIMIT_MAX:,}.", field="limit"
+            )
+        until = None
+    with transaction.atomic():
+        locked = rows.lock(error.pk)
+        policy.check(by, Action.SNOOZE, locked)
+        previous = locked.status
+        locked.status = ErrorStatus.IGNORED
+        locked.snooze_kind, locked.snooze_limit, locked.snoozed_until = kind, limit, until
+        locked.snoozed_at = now
+        locked.snooze_events, locked.snooze_window_start, locked.snooze_window_count = 0, None, 0
+        # update_fields only: ingestion updates counters of the same row.
+        locked.save(
+            update_fields=[
+                "status",
+                "snooze_kind",
+                "snooze_limit",
+                "snoozed_until",
+                "snoozed_at",
+                "snooze_events",
+                "snooze_window_start",
+                "snooze_window_count",
+            ]
+        )
+        record_activity(
+            error=locked,
+            verb=ActivityVerb.SNOOZED,
+            actor=by,
+            details={
+                "from": previous,
+                "kind": kind,
+                "limit": limit,
+                "until": until.isoformat() if until else None,
+            },
+        )
+        if until is not None:
+            transaction.on_commit(lambda: _enqueue_wake(locked, until=until, snoozed_at=now))
+    rows.sync(error, locked)
+    return error
+
+
+def _enqueue_wake(error: Error, *, until: datetime, snoozed_at: datetime) -> None:
+
+    # A backend that cannot defer would run it now, too early: ingestion's own check
+    # still wakes it on the first event after the moment.
+    if not wake_snoozed.get_backend().supports_defer:
+        return
+    wake_snoozed.using(run_after=until).enqueue(
+        error_id=str(error.pk), snoozed_at=snoozed_at.isoformat()
+    )
+
+
+def wake_if_due(*, error_id: str, snoozed_at: str) -> bool:
+    """Wake an error snoozed "until" a moment that has come; whether it woke."""
+    now = timezone.now()
+    with transaction.atomic():
+        woken = Error.objects.filter(
+            pk=error_id,
+            status=ErrorStatus.IGNORED,
+            snooze_kind="until",
+            snoozed_at=datetime.fromisoformat(snoozed_at),
+            snoozed_until__lte=now,
+        ).update(status=ErrorStatus.UNRESOLVED, snooze_kind="", woken_at=now)
+        if woken:
+            error = Error.objects.get(pk=error_id)
+            record_activity(
+                error=error,
+                verb=ActivityVerb.WOKE_UP,
+                details={"events_since_snoozed": error.snooze_events, "until": True},
+            )
+    return bool(woken)
+
+
+@task
+def wake_snoozed(*, error_id: str, snoozed_at: str) -> str:
+    """Wake an error snoozed until a moment, at that moment."""
+    return "woke" if wake_if_due(error_id=error_id, snoozed_at=snoozed_at) else "not due"

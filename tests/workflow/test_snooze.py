@@ -102,7 +102,9 @@ def test_until_n_events_within_an_hour_counts_only_the_current_hour(write_path, 
 
 @pytest.mark.django_db
 def test_until_a_moment_wakes_on_the_first_event_after_it_or_by_the_task(write_path, clock):
-    project, engineer = factories.ProjectFactory(), factories.EngineerFactory()
+    # Both projects exist before the engineer acts: what a person sees is read once.
+    project, elsewhere = factories.ProjectFactory(), factories.ProjectFactory()
+    engineer = factories.EngineerFactory()
     error = new_error(project)
     until = clock.now + timedelta(hours=2)
     workflow.snooze(error=error, by=engineer, kind="until", until=until)
@@ -114,7 +116,7 @@ def test_until_a_moment_wakes_on_the_first_event_after_it_or_by_the_task(write_p
     assert status(error) == ErrorStatus.UNRESOLVED
 
     # Without events, the task enqueued for the moment wakes it.
-    other = new_error(factories.ProjectFactory())
+    other = new_error(elsewhere)
     workflow.snooze(error=other, by=engineer, kind="until", until=clock.now + timedelta(hours=2))
     snoozed_at = Error.objects.get(pk=other.pk).snoozed_at.isoformat()
     assert not wake_if_due(error_id=str(other.pk), snoozed_at=snoozed_at)

@@ -160,12 +160,12 @@ def test_polish_of_the_inbox_and_error_page(page, team):
     page.goto("/")
     # Filters apply live: the Apply button is for no-JS only.
     assert not page.get_by_role("button", name="Apply filters").is_visible()
-    # Pushed URLs carry only the filters in use.
+    # Pushed URLs carry only the filters in use, written into the search box's query.
     page.get_by_label("Level", exact=True).select_option("error")
     wait_for_htmx(page)
     query = page.url.split("?", 1)[1]
     assert all(not part.endswith("=") for part in query.split("&")), page.url
-    assert "level=error" in query
+    assert "level%3Aerror" in query
 
     # Toasts stack to at most three.
     for error in errors[:4]:

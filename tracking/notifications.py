@@ -91,6 +91,10 @@ def settings_of(user: User) -> NotificationSettings:
         return NotificationSettings(user=user)
 
 
+# The reasons the daily digest does not list: their single emails go with it on.
+NOT_IN_DIGEST = frozenset({"mentioned", "taken-over"})
+
+
 def wants_email(user: User, *, reason: str) -> bool:
     """Whether `user` gets a single email for `reason`; a reason with no setting (the
     digest itself) always goes."""
@@ -98,7 +102,9 @@ def wants_email(user: User, *, reason: str) -> bool:
     if setting is None:
         return True
     chosen = settings_of(user)
-    return getattr(chosen, setting) and not chosen.daily_digest
+    if chosen.daily_digest and reason not in NOT_IN_DIGEST:
+        return False
+    return getattr(chosen, setting)
 
 
 def queue_email(

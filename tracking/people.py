@@ -66,7 +66,8 @@ class NotificationSettingsForm(forms.ModelForm):
         )
         help_texts = {
             "daily_digest": "Every morning, one email listing your assignments, escalations "
-            "and regressions; the single emails above stop.",
+            "and regressions; the single emails above stop, except mentions and "
+            "take-overs.",
         }
 
 

@@ -778,7 +778,7 @@ def _success_message(action: Action, result: Any, user: Any) -> str:
     if action is Action.COMMENT:
         mentioned = [
             person.display_name
-            for person in comments.mentioned_users(result.body)
+            for person in comments.mentioned_users(result.body, project_id=result.error.project_id)
             if person.pk != user.pk
         ]
         return "Comment added" + (f"; told {', '.join(mentioned)}." if mentioned else ".")

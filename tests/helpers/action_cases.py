@@ -190,7 +190,7 @@ ACTION_CASES = [
             ErrorResolution.objects.filter(error=w.error).exists()
             and _status_is(ErrorStatus.RESOLVED)(w)
         ),
-        frozenset({"resolutions"}),
+        frozenset({"resolutions", "escalations"}),
     ),
     ActionCase(
         "reopen",
@@ -204,7 +204,7 @@ ACTION_CASES = [
         "ignore",
         lambda w, actor: {},
         _status_is(ErrorStatus.IGNORED),
-        frozenset(),
+        frozenset({"escalations"}),
     ),
     ActionCase(
         "unignore",
@@ -220,7 +220,7 @@ ACTION_CASES = [
         lambda w: Error.objects.filter(
             pk=w.error.pk, status="ignored", snooze_kind="events"
         ).exists(),
-        frozenset(),
+        frozenset({"escalations"}),
     ),
     ActionCase(
         "mark_duplicate",
@@ -229,7 +229,7 @@ ACTION_CASES = [
         lambda w: ErrorDuplicate.objects.filter(
             primary_error=w.other, duplicate_error=w.error
         ).exists(),
-        frozenset({"duplicates", "assignments"}),
+        frozenset({"duplicates", "assignments", "escalations"}),
     ),
     ActionCase(
         "unmark_duplicate",

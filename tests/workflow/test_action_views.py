@@ -266,7 +266,7 @@ def test_htmx_refusal_rerenders_the_form_with_its_message(world, tested_type):
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="actions"')
     # A refusal may be news from a stale tab: what the action touches comes fresh too.
-    assert oob_ids(html) == {"error-header", "timeline", "resolutions"}
+    assert oob_ids(html) == {"error-header", "timeline", "resolutions", "escalations"}
     resolve = html.split('id="action-resolve"')[1].split("</details>")[0]
     assert resolve.startswith(" open>")
     assert "“Tested fix” requires testing: say how the fix was tested." in resolve
@@ -281,7 +281,12 @@ def test_htmx_refusal_rerenders_the_form_with_its_message(world, tested_type):
         action_url(world.error, "resolve"),
         resolve_data(tested_type, steps="Replayed the event in staging."),
     )
-    assert oob_ids(response.content.decode()) == {"error-header", "timeline", "resolutions"}
+    assert oob_ids(response.content.decode()) == {
+        "error-header",
+        "timeline",
+        "resolutions",
+        "escalations",
+    }
     assert Error.objects.get(pk=world.error.pk).status == ErrorStatus.RESOLVED
 
 

@@ -17,6 +17,7 @@ from tracking.models import (
     ActivityVerb,
     ErrorAssignment,
     ErrorStatus,
+    NotificationSettings,
 )
 from tracking.workflow import Action, permissions, policy
 
@@ -108,6 +109,17 @@ class TestAssign:
         [mail] = mailoutbox
         assert mail.to == [engineer.email]
         assert mail.subject.startswith(f"[Error tracker] Taken over by {lead}")
+
+    def test_a_take_over_is_told_with_the_daily_digest_on(
+        self, lead, engineer, error, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        # The digest lists the work someone holds, so it cannot say what was taken.
+        NotificationSettings.objects.create(user=engineer, daily_digest=True)
+        factories.ErrorAssignmentFactory(error=error, assigned_to=engineer)
+        with django_capture_on_commit_callbacks(execute=True):
+            workflow.take(error=error, by=lead, confirm_takeover=True)
+        [mail] = mailoutbox
+        assert mail.to == [engineer.email]
 
     def test_a_take_over_may_clear_the_due_date(self, lead, engineer, error):
         factories.ErrorAssignmentFactory(

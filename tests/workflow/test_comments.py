@@ -4,9 +4,12 @@ import pytest
 
 from tests.helpers import factories
 from tests.helpers.ingested import ingest
+from tests.helpers.teams import team_with
 from tests.helpers.workflow import refused, verbs
 from tracking import workflow
-from tracking.models import Activity, ActivityVerb, Comment, ErrorStatus
+from tracking.models import Activity, ActivityVerb, Comment, ErrorStatus, NotificationSettings
+from tracking.selectors.comments import attach_comments
+from tracking.workflow.comments import mentioned_users
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +114,32 @@ def test_a_mention_emails_the_person_once(
             error=ingested, by=engineer, comment_id=comment.pk, body="@lead and @ana please"
         )
     assert [m.to for m in mailoutbox] == [[lead.email], [other.email]]
+
+
+def test_a_mention_of_someone_who_cannot_see_the_project_is_nobody(
+    project, ingested, engineer, admin_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    outsider = factories.EngineerFactory(username="outsider")
+    other_project = factories.ProjectFactory()
+    team_with("Checkout", admin=admin_user, members=(engineer,), projects=(project,))
+    team_with("Elsewhere", admin=admin_user, members=(outsider,), projects=(other_project,))
+    body = "@outsider and @engineer look"
+    assert mentioned_users(body, project_id=project.pk) == [engineer]
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.comment(error=ingested, by=admin_user, body=body)
+    assert [m.to for m in mailoutbox] == [[engineer.email]]
+    activities = list(Activity.objects.filter(error=ingested, verb=ActivityVerb.COMMENTED))
+    attach_comments(activities, error=ingested, viewer=admin_user)
+    [shown] = activities
+    assert "assigned%3Aengineer" in shown.comment_html
+    assert "outsider" in shown.comment_html and "assigned%3Aoutsider" not in shown.comment_html
+
+
+def test_a_mention_still_emails_with_the_daily_digest_on(
+    ingested, engineer, lead, mailoutbox, django_capture_on_commit_callbacks
+):
+    # The digest lists assignments, escalations and regressions, not mentions.
+    NotificationSettings.objects.create(user=lead, daily_digest=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        workflow.comment(error=ingested, by=engineer, body="@lead please")
+    assert [m.to for m in mailoutbox] == [[lead.email]]

@@ -104,6 +104,25 @@ class TestMarkDuplicate:
         duplicate = factories.ErrorFactory(project=project)
         workflow.mark_duplicate(duplicate=duplicate, primary=primary, by=engineer)
 
+    def test_marking_ends_a_release_resolution_and_unmarking_a_snooze(self, engineer, project):
+        primary, duplicate = factories.ErrorFactory.create_batch(2, project=project)
+        workflow.resolve(
+            error=duplicate,
+            by=engineer,
+            resolution_type=factories.ResolutionTypeFactory(requires_testing=False),
+            description="d",
+            release_kind="in",
+            in_release="2.0",
+        )
+        workflow.mark_duplicate(duplicate=duplicate, primary=primary, by=engineer)
+        stored = Error.objects.get(pk=duplicate.pk)
+        assert (stored.release_resolution, stored.resolved_in_release) == ("", None)
+        # A condition left on a duplicate's row (as before marking ended it) goes on unmark.
+        Error.objects.filter(pk=duplicate.pk).update(snooze_kind="events", snooze_limit=3)
+        workflow.unmark_duplicate(duplicate=duplicate, by=engineer)
+        stored = Error.objects.get(pk=duplicate.pk)
+        assert (stored.status, stored.snooze_kind, stored.snooze_limit) == ("unresolved", "", None)
+
     def test_no_role_may_not_mark(self, nobody, project):
         primary, duplicate = factories.ErrorFactory.create_batch(2, project=project)
         with refused(permission=True):

@@ -135,6 +135,34 @@ class TestTimeOut:
         with time_machine.travel(timezone.now() + timedelta(minutes=16)):
             assert policies.time_out(escalation_id=str(first.pk)) == []
 
+    @pytest.mark.parametrize("how", ["ignore", "snooze", "bulk_ignore"])
+    def test_ignoring_or_snoozing_cancels_the_deadline(self, engineer, lead, second, error, how):
+        make_policy(project=error.project, people=[lead, second])
+        first = escalate(error, by=engineer, to=lead)
+        if how == "ignore":
+            workflow.ignore(error=error, by=lead)
+        elif how == "snooze":
+            workflow.snooze(error=error, by=lead, kind="events", limit=10)
+        else:
+            workflow.bulk_ignore(error_ids=[error.pk], by=lead)
+        first.refresh_from_db()
+        assert first.ack_deadline is None
+        with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+            assert policies.time_out(escalation_id=str(first.pk)) == []
+        assert ErrorEscalation.objects.count() == 1
+
+    def test_a_deadline_of_an_error_no_longer_unresolved_does_nothing(
+        self, engineer, lead, second, error
+    ):
+        # A deadline left pending (e.g. set before ignoring stopped the chain).
+        make_policy(project=error.project, people=[lead, second])
+        first = escalate(error, by=engineer, to=lead)
+        workflow.ignore(error=error, by=lead)
+        ErrorEscalation.objects.filter(pk=first.pk).update(ack_deadline=timezone.now())
+        with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+            assert policies.time_out(escalation_id=str(first.pk)) == []
+        assert ErrorEscalation.objects.count() == 1
+
     def test_a_step_of_leads_escalates_to_each_lead(self, engineer, lead, second, error):
         make_policy(project=error.project, people=[engineer, lead], leads_of=error.project)
         first = escalate(error, by=engineer, to=lead)

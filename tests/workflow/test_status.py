@@ -126,6 +126,12 @@ class TestResolve:
         workflow.resolve(error=error, by=engineer, resolution_type=fix_type, description="d")
         assert Error.objects.get(pk=error.pk).status == ErrorStatus.RESOLVED
 
+    def test_resolving_a_snoozed_error_ends_its_snooze_condition(self, engineer, error, fix_type):
+        workflow.snooze(error=error, by=engineer, kind="events", limit=5)
+        workflow.resolve(error=error, by=engineer, resolution_type=fix_type, description="d")
+        stored = Error.objects.get(pk=error.pk)
+        assert (stored.status, stored.snooze_kind, stored.snooze_limit) == ("resolved", "", None)
+
     def test_the_assignment_stays_active_so_a_regression_returns_to_the_assignee(
         self, engineer, error, fix_type
     ):

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from tracking import markdown
+from tracking import access, markdown
 from tracking.models import Activity, ActivityVerb, Comment, Error, User
 from tracking.workflow import policy
 from tracking.workflow.transitions import Action
@@ -35,9 +35,11 @@ def attach_comments(activities: Iterable[Activity], *, error: Error, viewer: Use
     usernames = {name for c in comments.values() for name in markdown.mentions(c.body)}
     known = (
         set(
-            User.objects.filter(username__in=usernames, is_active=True).values_list(
-                "username", flat=True
-            )
+            # Only people who can see the project: a mention never tells who exists
+            # outside its teams.
+            User.objects.filter(
+                access.people_who_can_see(error.project_id), username__in=usernames
+            ).values_list("username", flat=True)
         )
         if usernames
         else set()

@@ -3,8 +3,10 @@
 Anyone with a role comments, in every state. Only the author edits (each edit keeps
 the previous text in the Activity row, so the history stays); the author or an admin
 deletes, and the comment stays as a tombstone with its text (and its edit history)
-emptied. `@username` mentions of active users tell them by email: on the first
-version, and on an edit only the people the edit newly mentions.
+emptied. `@username` mentions of active people who can see the error's project tell
+them by email: on the first version, and on an edit only the people the edit newly
+mentions. Anyone else is not mentioned (the name stays plain text), so a comment
+never tells who exists outside the project's teams.
 """
 
 from uuid import UUID
@@ -12,7 +14,7 @@ from uuid import UUID
 from django.db import transaction
 from django.utils import timezone
 
-from tracking import markdown, notifications
+from tracking import access, markdown, notifications
 from tracking.models import COMMENT_BODY_MAX, Activity, ActivityVerb, Comment, Error, User
 from tracking.services.activity import record_activity
 from tracking.workflow import policy, rows, rules
@@ -26,13 +28,17 @@ def _body(body: str | None) -> str:
     return text
 
 
-def mentioned_users(body: str) -> list[User]:
-    """The active users `body` mentions, in order of first mention (unknown names: nobody)."""
+def mentioned_users(body: str, *, project_id: int) -> list[User]:
+    """The people who can see the project that `body` mentions, in order of first
+    mention (unknown or unseeing names: nobody)."""
     usernames = markdown.mentions(body)
     if not usernames:
         return []
     found = {
-        user.username: user for user in User.objects.filter(username__in=usernames, is_active=True)
+        user.username: user
+        for user in User.objects.filter(
+            access.people_who_can_see(project_id), username__in=usernames
+        )
     }
     return [found[name] for name in usernames if name in found]
 
@@ -60,7 +66,7 @@ def comment(*, error: Error, by: User, body: str | None) -> Comment:
     record_activity(
         error=locked, verb=ActivityVerb.COMMENTED, actor=by, details={"comment": str(created.pk)}
     )
-    _notify(created, mentioned_users(text))
+    _notify(created, mentioned_users(text, project_id=locked.project_id))
     return created
 
 
@@ -73,7 +79,7 @@ def edit_comment(*, error: Error, by: User, comment_id: object, body: str | None
     text = _body(body)
     if text == target.body:
         raise Refused("The comment is unchanged.", field="body")
-    before = {user.pk for user in mentioned_users(target.body)}
+    before = {user.pk for user in mentioned_users(target.body, project_id=locked.project_id)}
     previous = target.body
     target.body = text
     target.edited_at = timezone.now()
@@ -84,7 +90,8 @@ def edit_comment(*, error: Error, by: User, comment_id: object, body: str | None
         actor=by,
         details={"comment": str(target.pk), "from": previous},
     )
-    _notify(target, [user for user in mentioned_users(text) if user.pk not in before])
+    now_mentioned = mentioned_users(text, project_id=locked.project_id)
+    _notify(target, [user for user in now_mentioned if user.pk not in before])
     return target
 
 

@@ -14,6 +14,7 @@ from tracking.models import ActivityVerb, Error, ErrorDuplicate, ErrorStatus, Us
 from tracking.services.activity import record_activity
 from tracking.workflow import policies, policy, rows, rules
 from tracking.workflow.exceptions import Refused
+from tracking.workflow.status import end_conditions
 from tracking.workflow.transitions import Action
 
 
@@ -81,6 +82,7 @@ def mark_duplicate(
     )
     rows.set_status(locked_duplicate, ErrorStatus.DUPLICATE)
     policies.stop_chain(locked_duplicate)  # the primary carries the work now
+    end_conditions(locked_duplicate)
 
     active = rows.active_assignment(locked_duplicate)
     if active is not None:
@@ -134,6 +136,7 @@ def unmark_duplicate(*, duplicate: Error, by: User) -> Error:
     )
     ErrorDuplicate.objects.filter(duplicate_error=locked).delete()
     rows.set_status(locked, ErrorStatus.UNRESOLVED)
+    end_conditions(locked)
     details = {
         "primary": rows.error_ref(link.primary_error) if link else None,
         "duplicate": rows.error_ref(locked),

@@ -10,13 +10,14 @@ CHANGED_SECTIONS: dict[Action, frozenset[str]] = {
     Action.UNASSIGN: frozenset({"assignments"}),
     Action.ESCALATE: frozenset({"escalations"}),
     Action.ACKNOWLEDGE: frozenset({"escalations"}),
-    Action.RESOLVE: frozenset({"resolutions"}),
+    # Resolving, ignoring, snoozing and marking a duplicate stop the escalation chain.
+    Action.RESOLVE: frozenset({"resolutions", "escalations"}),
     Action.REOPEN: frozenset(),
-    Action.IGNORE: frozenset(),
+    Action.IGNORE: frozenset({"escalations"}),
     Action.UNIGNORE: frozenset(),
-    Action.SNOOZE: frozenset(),
+    Action.SNOOZE: frozenset({"escalations"}),
     # Marking deactivates the duplicate's assignment.
-    Action.MARK_DUPLICATE: frozenset({"duplicates", "assignments"}),
+    Action.MARK_DUPLICATE: frozenset({"duplicates", "assignments", "escalations"}),
     Action.UNMARK_DUPLICATE: frozenset({"duplicates"}),
     # Comments live in the timeline only.
     Action.COMMENT: frozenset(),

@@ -10,9 +10,10 @@ escalated to (a new row each: automatic, same level, escalated_by the original
 escalator). After the last step the chain starts over, `repeat_count` times; then the
 timed-out rows are marked `chain_exhausted` (the dashboard counts those errors).
 
-Acknowledging any escalation of the chain stops it; so do resolving the error and
-marking it a duplicate: they clear the pending deadlines, and a task that runs
-afterwards finds no deadline and does nothing. Every change holds the error's row
+Acknowledging any escalation of the chain stops it; so do resolving, ignoring or
+snoozing the error and marking it a duplicate: they clear the pending deadlines, and
+a task that runs afterwards finds no deadline and does nothing (nor when the error is
+no longer unresolved). Every change holds the error's row
 lock, so two workers running the same task escalate once.
 """
 
@@ -28,6 +29,7 @@ from tracking.models import (
     ActivityVerb,
     Error,
     ErrorEscalation,
+    ErrorStatus,
     EscalationPolicy,
     EscalationPolicyStep,
     Project,
@@ -117,7 +119,7 @@ def move_on_from(*, escalations: list[ErrorEscalation], cause: str) -> list[Erro
 
 def stop_chain(error: Error) -> int:
     """Clear the pending deadlines of the error's escalations (acknowledged, resolved,
-    marked duplicate): their tasks then do nothing."""
+    ignored, snoozed, marked duplicate): their tasks then do nothing."""
     return ErrorEscalation.objects.filter(error=error, ack_deadline__isnull=False).update(
         ack_deadline=None
     )
@@ -149,6 +151,8 @@ def time_out(
     if error_id is None:
         return []
     error = rows.lock(error_id)
+    if error.status != ErrorStatus.UNRESOLVED:
+        return []  # only an unresolved error is still waiting for someone
     escalation = ErrorEscalation.objects.select_related("escalated_by", "escalated_to").get(
         pk=escalation_id
     )

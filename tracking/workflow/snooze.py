@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from tracking.models import ActivityVerb, Error, ErrorStatus, User
 from tracking.services.activity import record_activity
-from tracking.workflow import policy, rows
+from tracking.workflow import policies, policy, rows
 from tracking.workflow.exceptions import Refused
 from tracking.workflow.transitions import Action
 
@@ -79,6 +79,7 @@ def snooze(
                 "snooze_window_count",
             ]
         )
+        policies.stop_chain(locked)  # no more automatic escalation of an ignored error
         record_activity(
             error=locked,
             verb=ActivityVerb.SNOOZED,

@@ -69,6 +69,7 @@ def resolve(
     resolved_in_release = _release_of_resolution(locked, release_kind, in_release)
     rows.set_status(locked, ErrorStatus.RESOLVED)
     policies.stop_chain(locked)  # no more automatic escalation of a resolved error
+    end_conditions(locked)  # a snoozed error resolved is no longer waiting to wake
     locked.release_resolution = "" if release_kind == "now" else release_kind
     locked.resolved_in_release = resolved_in_release
     locked.save(update_fields=["release_resolution", "resolved_in_release"])
@@ -122,15 +123,34 @@ def _release_of_resolution(error: Error, release_kind: str, in_release: str | No
     raise Refused("Choose when the fix ships: now, in the next release or in a release.")
 
 
+CONDITION_FIELDS = [
+    "release_resolution",
+    "resolved_in_release",
+    "snooze_kind",
+    "snooze_limit",
+    "snoozed_until",
+]
+
+
+def end_conditions(error: Error) -> None:
+    """End the error's release resolution and snooze condition (saved): leaving
+    resolved or ignored, or becoming resolved or a duplicate, ends them. Inside the
+    transaction holding the error's lock."""
+    error.release_resolution, error.resolved_in_release = "", None
+    error.snooze_kind, error.snooze_limit, error.snoozed_until = "", None, None
+    # update_fields only: ingestion updates counters of the same row.
+    error.save(update_fields=CONDITION_FIELDS)
+
+
 def _change_status(*, error: Error, by: User, action: Action, status: str, verb: str) -> Error:
     with transaction.atomic():
         locked = rows.lock(error.pk)
         policy.check(by, action, locked)
         previous = locked.status
         rows.set_status(locked, status)
-        # Leaving resolved or ignored ends its release resolution or snooze condition.
-        locked.release_resolution, locked.resolved_in_release, locked.snooze_kind = "", None, ""
-        locked.save(update_fields=["release_resolution", "resolved_in_release", "snooze_kind"])
+        end_conditions(locked)
+        if status == ErrorStatus.IGNORED:
+            policies.stop_chain(locked)  # no more automatic escalation of an ignored error
         record_activity(error=locked, verb=verb, actor=by, details={"from": previous})
     rows.sync(error, locked)
     return error

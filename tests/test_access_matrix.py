@@ -27,9 +27,10 @@ from tests.helpers.action_cases import (
     make_world,
     snapshot,
 )
+from tests.helpers.ingested import ingest
 from tests.helpers.teams import ingest_error, team_with
 from tracking import selectors, workflow
-from tracking.models import ErrorAssignment, IngestedEvent, Team
+from tracking.models import ErrorAssignment, IngestedEvent, Team, User
 from tracking.services import teams
 
 pytestmark = pytest.mark.django_db
@@ -339,3 +340,63 @@ def test_the_scope_is_one_condition_on_project_id(world, payments):
         client_for(world.engineer).get(reverse("inbox"))
     rows = [q["sql"] for q in queries if 'FROM "error"' in q["sql"] and "LIMIT" in q["sql"]]
     assert rows and re.search(r'"error"\."project_id" (IN \(|= )', rows[0]), rows
+
+
+# The search box names nothing of another team -------------------------------------
+
+
+def inbox_results(client, **params) -> str:
+    """The inbox page, without what differs on every request (nonces, CSRF tokens)."""
+    response = client.get(reverse("inbox"), params)
+    assert response.status_code == 200
+    return re.sub(r"[A-Za-z0-9_-]{20,}", "", response.content.decode())
+
+
+def test_a_hidden_project_id_in_the_filter_reads_like_no_such_project(world, payments, theirs):
+    client = client_for(world.engineer)
+    hidden = inbox_results(client, project=payments.pk, status="any")
+    missing = inbox_results(client, project=payments.pk + 1000, status="any")
+    assert "payments" not in hidden.lower()
+    # Neither writes a term into the box nor selects a project.
+    for html in (hidden, missing):
+        assert re.search(r'name="q" value=""', html) or 'name="q" value' not in html
+        assert "project:" not in html and "Select a valid choice" not in html
+
+
+def test_a_hidden_project_slug_in_the_box_reads_like_no_such_project(world, payments, theirs):
+    client = client_for(world.engineer)
+    hidden = inbox_results(client, q="project:payments")
+    missing = inbox_results(client, q="project:nosuchproject")
+    for html in (hidden, missing):
+        assert "Select a valid choice" not in html
+        assert "CardDeclined" not in html
+    assert hidden.replace("payments", "X") == missing.replace("nosuchproject", "X")
+
+
+def test_a_person_of_another_team_in_the_box_reads_like_no_such_person(world, payments):
+    outsider = User.objects.get(username="payments-engineer")
+    client = client_for(world.engineer)
+    hidden = inbox_results(client, q="assigned:payments-engineer")
+    missing = inbox_results(client, q="assigned:nosuch-engineer")
+    assert str(outsider.pk) not in hidden
+    assert hidden.replace("payments-engineer", "X") == missing.replace("nosuch-engineer", "X")
+    # Nor the other way: their id in the select writes no name into the box.
+    html = inbox_results(client, assignee=outsider.pk)
+    assert "payments-engineer" not in html
+
+
+def test_a_tag_key_only_another_team_reported_is_unknown(world, payments):
+    ingest(payments, exc_type="CardExpired", tags={"card_brand": "visa"})
+    html = inbox_results(client_for(world.engineer), q="card_brand:visa")
+    assert "Unknown search key" in html.replace("&quot;", '"')
+    html = inbox_results(client_for(world.admin), q="card_brand:visa")
+    assert "Unknown search key" not in html.replace("&quot;", '"')
+
+
+def test_the_lost_access_reassign_form_offers_only_the_leads_colleagues(world, payments):
+    factories.ErrorAssignmentFactory(error=world.error, assigned_to=world.other_engineer)
+    leave_team_a(world, world.other_engineer)
+    html = client_for(world.lead).get(reverse("dashboard")).content.decode()
+    form = html.split('id="lost-access-assignee"')[1].split("</select>")[0]
+    assert world.engineer.username in form
+    assert "payments-engineer" not in form

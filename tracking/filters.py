@@ -183,7 +183,11 @@ class ErrorFilter(django_filters.FilterSet):
     ) -> None:
         # The inbox shows unresolved errors, newest activity first, until told otherwise.
         # The search box and the filter selects, agreeing (the box says what is shown).
-        self.search = box.sync(data if data is not None else {})
+        user = getattr(request, "user", None)
+        self.search = box.sync(
+            data if data is not None else {},
+            user=user if user is not None and user.is_authenticated else None,
+        )
         data = self.search.data
         if not data.get("sort"):
             data["sort"] = selectors.DEFAULT_INBOX_SORT

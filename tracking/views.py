@@ -229,7 +229,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if "q_was" in request.GET and not is_htmx:
         # The filter form without JavaScript: to the URL of what it asked for, the
         # filters written into the box.
-        canonical = search_box.canonical_params(search_box.sync(request.GET))
+        canonical = search_box.canonical_params(search_box.sync(request.GET, user=request.user))
         return redirect(reverse("inbox") + "?" + urlencode(canonical))
     params = _without_empty(request.GET)
     if len(params) != len(request.GET) and not is_htmx:
@@ -855,6 +855,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             reassign_form = BulkAssignForm(
                 user=request.user, auto_id="lost-access-%s", label_suffix=""
             )
+            # Offered like the inbox's bulk bar: only people of this lead's teams.
+            reassign_form.fields["assignee"].queryset = permissions.colleagues(request.user)
     return render(
         request,
         "tracking/dashboard.html",

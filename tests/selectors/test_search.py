@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from tests.helpers.ingested import ingest
 from tracking import workflow
+from tracking.models import Error
 
 pytestmark = pytest.mark.django_db
 
@@ -80,11 +81,21 @@ def test_is_release_and_a_tag_together(engineer_client, errors):
         ("has:assignee browser:Chrome", {"ChromeBug: bad"}),
         ("level:error project:checkout Chrome", {"ChromeBug: bad", "OldChrome: bad"}),
         ("project:billing", set()),
-        ("is:snoozed", set()),
+        ("is:snoozed", set()),  # only a plain ignore so far
     ],
 )
 def test_terms_and_negation(engineer_client, errors, q, expected):
     assert titles(inbox(engineer_client, q=q)) == expected
+
+
+def test_is_snoozed_is_an_ignore_with_a_condition_and_is_ignored_every_ignore(
+    engineer_client, errors, lead
+):
+    snoozed = Error.objects.get(exception_type="OldChrome")
+    workflow.snooze(error=snoozed, by=lead, kind="events", limit=5)
+    assert titles(inbox(engineer_client, q="is:snoozed")) == {"OldChrome: bad"}
+    assert titles(inbox(engineer_client, q="is:ignored")) == {"OldChrome: bad", "FixedChrome: bad"}
+    assert titles(inbox(engineer_client, q="is:ignored !is:snoozed")) == {"FixedChrome: bad"}
 
 
 def test_assigned_me_is_the_viewer(lead_client, engineer_client, errors):

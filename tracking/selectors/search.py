@@ -28,9 +28,10 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from tracking import search
-from tracking.models import ErrorAssignment, ErrorTagValue, Project, User
+from tracking import access, search
+from tracking.models import ErrorAssignment, ErrorStatus, ErrorTagValue, Project, User
 from tracking.search import Field, Query, Term
+from tracking.workflow import permissions
 
 ANY_STATUS = "any"
 DEFAULT_STATUS = "unresolved"
@@ -59,35 +60,52 @@ class Synced:
     box_changed: bool = False  # the box, not a select, changed since the page showed it
 
 
-def known_tag_keys(keys: Iterable[str]) -> set[str]:
-    """Which of `keys` some error's rollup has: one index probe each, never a scan."""
-    return {key for key in set(keys) if ErrorTagValue.objects.filter(key=key).exists()}
+def known_tag_keys(keys: Iterable[str], *, user: User | None) -> set[str]:
+    """Which of `keys` some error `user` can see has in its rollup (another team's
+    tag keys stay unknown): one index probe each, never a scan."""
+    visible = ErrorTagValue.objects.filter(
+        access.rows_visible_to(user, project_field="error__project_id")
+    )
+    return {key for key in set(keys) if visible.filter(key=key).exists()}
 
 
-def parse_box(text: str) -> search.Parsed:
-    """The box parsed, a bare `key:value` of a tag no error has reported as unknown."""
+def parse_box(text: str, *, user: User | None) -> search.Parsed:
+    """The box parsed, a bare `key:value` of a tag no visible error has reported as unknown."""
     first = search.parse(text)
     typed = {term.tag_key for term in first.query.terms_for(Field.TAG)}
     if not typed:
         return first
-    known = known_tag_keys(typed)
+    known = known_tag_keys(typed, user=user)
     if known == typed:
         return first
     # The message lists some keys people can search by, when errors have them.
-    known |= known_tag_keys(("environment", "release", "browser", "os", "runtime", "device"))
+    known |= known_tag_keys(
+        ("environment", "release", "browser", "os", "runtime", "device"), user=user
+    )
     return search.parse(text, tag_keys=known)
 
 
-def _filter_term(field: Field, value: str) -> Term | None:
-    """The term a select's value stands for (None: "any", or no such project or person)."""
+def _projects(user: User | None) -> QuerySet[Project]:
+    """The projects the box and the select may name: only those `user` can see."""
+    return Project.objects.filter(access.projects_visible_to(user))
+
+
+def _people(user: User | None) -> QuerySet[User]:
+    """The people the box and the select may name: only `user`'s colleagues."""
+    return permissions.colleagues(user)
+
+
+def _filter_term(field: Field, value: str, *, user: User | None) -> Term | None:
+    """The term a select's value stands for (None: "any", or no such project or person
+    that `user` may see: another team's reads exactly like a nonexistent one)."""
     value = str(value).strip()
     if not value or value == ANY_STATUS:
         return None
     if field is Field.PROJECT:
-        project = Project.objects.filter(pk=value).first() if value.isdigit() else None
+        project = _projects(user).filter(pk=value).first() if value.isdigit() else None
         return Term(field, project.slug) if project is not None else None
     if field is Field.ASSIGNED and value not in (search.ASSIGNED_ME, search.ASSIGNED_NONE):
-        person = User.objects.filter(pk=value).first() if _is_uuid(value) else None
+        person = _people(user).filter(pk=value).first() if _is_uuid(value) else None
         return Term(field, person.username) if person is not None else None
     return Term(field, value)
 
@@ -113,7 +131,7 @@ def _replaced(query: Query, field: Field, term: Term | None) -> Query:
     return Query(text=query.text, terms=tuple(kept))
 
 
-def _select_value(field: Field, query: Query) -> str:
+def _select_value(field: Field, query: Query, *, user: User | None) -> str:
     """What the select of `field` shows: the box's one plain term of it, else "any"."""
     terms = query.terms_for(field)
     if len(terms) != 1 or terms[0].negated:
@@ -122,18 +140,19 @@ def _select_value(field: Field, query: Query) -> str:
     if field is Field.IS:
         return value if value != SNOOZED else ANY_STATUS
     if field is Field.PROJECT:
-        project = Project.objects.filter(slug=value).values_list("pk", flat=True).first()
+        project = _projects(user).filter(slug=value).values_list("pk", flat=True).first()
         return str(project) if project is not None else ""
     if field is Field.ASSIGNED and value not in (search.ASSIGNED_ME, search.ASSIGNED_NONE):
-        person = User.objects.filter(username=value).values_list("pk", flat=True).first()
+        person = _people(user).filter(username=value).values_list("pk", flat=True).first()
         return str(person) if person is not None else ""
     return value
 
 
-def sync(data: Any) -> Synced:
-    """The filter form's `data` (a QueryDict or dict) with the box and the selects agreeing."""
+def sync(data: Any, *, user: User | None) -> Synced:
+    """The filter form's `data` (a QueryDict or dict) with the box and the selects
+    agreeing, naming only projects and people `user` may see."""
     text = str(data.get("q", "") or "")
-    parsed = parse_box(text)
+    parsed = parse_box(text, user=user)
     query = parsed.query
     from_form = "q_was" in data
     box_changed = from_form and text.strip() != str(data.get("q_was", "")).strip()
@@ -143,7 +162,7 @@ def sync(data: Any) -> Synced:
             # missing one is "any"; a link only says what it names.
             if not from_form and data.get(name) in (None, ""):
                 continue
-            query = _replaced(query, field, _filter_term(field, data.get(name) or ""))
+            query = _replaced(query, field, _filter_term(field, data.get(name) or "", user=user))
     if not query.terms_for(Field.IS) and not box_changed and not data.get("status"):
         query = Query(text=query.text, terms=(DEFAULT_TERM, *query.terms))
     messages = list(parsed.messages)
@@ -155,7 +174,7 @@ def sync(data: Any) -> Synced:
     synced = {key: data.get(key) for key in data if key not in SYNCED_FILTERS}
     synced["q"] = search.render(query)
     for name, field in SYNCED_FILTERS.items():
-        synced[name] = _select_value(field, query)
+        synced[name] = _select_value(field, query, user=user)
     synced.pop("q_was", None)
     return Synced(
         data=synced, query=query, messages=tuple(messages), typed=text, box_changed=box_changed
@@ -198,7 +217,8 @@ def term_condition(term: Term, *, user: User | None) -> Q | Exists:
     field, value = term.field, term.value
     if field is Field.IS:
         if value == SNOOZED:
-            return Q(pk__in=[])  # nothing is snoozed until snoozing exists
+            # An ignore with a wake-up condition; is:ignored matches every ignore.
+            return Q(status=ErrorStatus.IGNORED) & ~Q(snooze_kind="")
         return Q(status=value)
     if field is Field.LEVEL:
         return Q(level=value)

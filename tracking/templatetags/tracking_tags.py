@@ -16,6 +16,7 @@ from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timeuntil
 
 register = template.Library()
 
@@ -152,3 +153,17 @@ def values_of(bars: Sequence[Any]) -> list[float]:
 
 def _number(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@register.filter
+def ack_countdown(deadline: datetime | None) -> str:
+    """ "acknowledge within 12 minutes"; Django's timeuntil says "0 minutes" for the
+    last minute, which reads as already too late."""
+    if deadline is None:
+        return ""
+    left = deadline - timezone.now()
+    if left <= timedelta(0):
+        return "deadline passed: moving to the next step"
+    if left < timedelta(minutes=1):
+        return "acknowledge within a minute"
+    return f"acknowledge within {timeuntil(deadline)}"

@@ -86,19 +86,11 @@ def is_at_or_after(
     return compare(version, fixing_version, first_seen=first_seen) >= 0
 
 
-def newest(releases: Iterable[str], *, first_seen: Mapping[str, datetime]) -> str | None:
-    """The project's newest release, as "resolve in the next release" reads it.
-
-    Pairwise comparison is not transitive across a mix of semver and other names
-    (1.0.0 < 2.0.0 by semver while 2.0.0 may be first seen before "abc", seen before
-    1.0.0), so "newest" is defined over the whole set: the highest semver when every
-    release is semver of one package, else the most recently first seen.
-    """
+def newest_first(releases: Iterable[str], *, first_seen: Mapping[str, datetime]) -> list[str]:
+    """`releases` newest first, by the one whole-set rule (see `newest`)."""
     names = list(dict.fromkeys(releases))
-    if not names:
-        return None
     parsed = [parse(name) for name in names]
-    if all(parsed) and len({semantic.package for semantic in parsed if semantic}) == 1:
+    if names and all(parsed) and len({semantic.package for semantic in parsed if semantic}) == 1:
 
         def by_precedence_then_first_seen(a: str, b: str) -> int:
             # Equal precedence (only build metadata differs): the later first seen wins.
@@ -108,8 +100,20 @@ def newest(releases: Iterable[str], *, first_seen: Mapping[str, datetime]) -> st
             key_a, key_b = (_first_seen(a, first_seen), a), (_first_seen(b, first_seen), b)
             return (key_a > key_b) - (key_a < key_b)
 
-        return max(names, key=cmp_to_key(by_precedence_then_first_seen))
-    return max(names, key=lambda name: (_first_seen(name, first_seen), name))
+        return sorted(names, key=cmp_to_key(by_precedence_then_first_seen), reverse=True)
+    return sorted(names, key=lambda name: (_first_seen(name, first_seen), name), reverse=True)
+
+
+def newest(releases: Iterable[str], *, first_seen: Mapping[str, datetime]) -> str | None:
+    """The project's newest release, as "resolve in the next release" reads it.
+
+    Pairwise comparison is not transitive across a mix of semver and other names
+    (1.0.0 < 2.0.0 by semver while 2.0.0 may be first seen before "abc", seen before
+    1.0.0), so "newest" is defined over the whole set: the highest semver when every
+    release is semver of one package, else the most recently first seen.
+    """
+    ordered = newest_first(releases, first_seen=first_seen)
+    return ordered[0] if ordered else None
 
 
 def reopens_next_release(

@@ -883,7 +883,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
     return render(request, "tracking/project_list.html", {"projects": projects})
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
 def project_releases(request: HttpRequest, project_id: int) -> HttpResponse:
     project = selectors.project_or_404(project_id, user=request.user)
     return render(

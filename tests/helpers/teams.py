@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import uuid
-
-from django.test import Client
-from django.urls import reverse
-from django.utils import timezone
-
+from tests.helpers.ingested import ingest
 from tracking.models import Error, Project, Team, User
 from tracking.services import teams
 
 
 def ingest_error(project: Project, *, exc_type: str = "ValueError", value: str = "bad") -> Error:
     """One event posted to the project's store endpoint as an SDK would; its error."""
-    event = {
-        "event_id": uuid.uuid4().hex,
-        "timestamp": timezone.now().isoformat(),
-        "platform": "python",
-        "level": "error",
-        "exception": {
-            "values": [
-                {
-                    "type": exc_type,
-                    "value": value,
-                    "stacktrace": {
-                        "frames": [{"module": "app.views", "function": exc_type, "in_app": True}]
-                    },
-                }
-            ]
-        },
-    }
-    url = reverse("ingest_store", args=[project.pk]) + f"?sentry_key={project.public_key}"
-    response = Client().post(url, json.dumps(event), content_type="application/json")
-    assert response.status_code == 200, response.content
-    return Error.objects.get(project=project, exception_type=exc_type)
+    return ingest(project, exc_type=exc_type, value=value)
 
 
 def team_with(

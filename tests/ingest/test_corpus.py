@@ -8,51 +8,17 @@ Relay's code, so an expectation can be checked against the rule, not against our
 """
 
 import json
-import uuid
-from pathlib import Path
 
 import pytest
 
+from tests.helpers.corpus import CASES, CORPUS, EXPECTED, payload_bytes, send_corpus_payload
 from tracking.models import Error
 
 pytestmark = pytest.mark.django_db
 
-CORPUS = Path(__file__).parent / "corpus"
-EXPECTED = json.loads((CORPUS / "expected.json").read_text(encoding="utf-8"))
-CASES = EXPECTED["payloads"]
-
 
 def squash(text: str) -> str:
     return " ".join(text.split())
-
-
-def payload_bytes(name: str) -> bytes:
-    return (CORPUS / f"{name}.json").read_bytes()
-
-
-def send(client, project, name: str) -> None:
-    """POST the payload as its SDK would: an envelope item, or a bare /store/ body."""
-    payload = payload_bytes(name)
-    if CASES[name]["endpoint"] == "store":
-        response = client.post(
-            f"/api/{project.id}/store/?sentry_key={project.public_key}",
-            data=payload,
-            content_type="application/json",
-        )
-    else:
-        event_id = json.loads(payload).get("event_id") or uuid.uuid4().hex
-        header = json.dumps({"event_id": event_id, "sent_at": "2026-11-30T10:15:01.000Z"})
-        item = json.dumps(
-            {"type": "event", "length": len(payload), "content_type": "application/json"}
-        )
-        body = b"\n".join([header.encode(), item.encode(), payload]) + b"\n"
-        response = client.post(
-            f"/api/{project.id}/envelope/",
-            data=body,
-            content_type="application/x-sentry-envelope",
-            HTTP_X_SENTRY_AUTH=f"Sentry sentry_version=7, sentry_key={project.public_key}",
-        )
-    assert response.status_code == 200, (name, response.status_code, response.content)
 
 
 def test_the_corpus_is_complete():
@@ -77,7 +43,7 @@ def test_the_corpus_is_complete():
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_error_row(client, project, name):
     expected = CASES[name]
-    send(client, project, name)
+    send_corpus_payload(client, project, name)
     error = Error.objects.get(project=project)
     types = expected["exception_types"]
     assert {
@@ -97,7 +63,7 @@ def test_error_row(client, project, name):
 def test_error_page_shows_the_event(client, project, engineer_client, page_text, name):
     """The exception chain and the frames are on the page itself, not only in the raw JSON."""
     expected = CASES[name]
-    send(client, project, name)
+    send_corpus_payload(client, project, name)
     error = Error.objects.get(project=project)
     response = engineer_client.get(f"/errors/{error.id}/")
     assert response.status_code == 200
@@ -123,7 +89,7 @@ def test_error_page_shows_the_event(client, project, engineer_client, page_text,
 def test_grouping_keeps_strangers_apart(client, project):
     """All payloads into one project: each is its own error, except the same_error groups."""
     for name in CASES:
-        send(client, project, name)
+        send_corpus_payload(client, project, name)
     grouped = {frozenset(group) for group in EXPECTED["same_error"]}
     in_groups = set().union(*grouped)
     expected_errors = len(CASES) - len(in_groups) + len(grouped)

@@ -42,18 +42,7 @@ def project_releases(project: Project) -> list[ReleaseRow]:
         .values_list("version", "n")
     )
 
-    def newest_first(version: str) -> tuple:
-        return (first_seen[version], version)
-
-    ordered = sorted(first_seen, key=newest_first, reverse=True)
-    parsed = [release_order.parse(version) for version in ordered]
-    if ordered and all(parsed) and len({p.package for p in parsed if p}) == 1:
-        from functools import cmp_to_key
-
-        ordered.sort(
-            key=cmp_to_key(lambda a, b: release_order.compare(a, b, first_seen=first_seen)),
-            reverse=True,
-        )
+    ordered = release_order.newest_first(first_seen, first_seen=first_seen)
     return [
         ReleaseRow(
             version=version,

@@ -874,3 +874,196 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return self.version
+
+
+# --- Alerts (issue 15) -----------------------------------------------------------------
+# Channels say where a message goes, rules say when one is sent; an Alert is one firing
+# (of a rule, or a channel's test message) and an AlertDelivery its journey to one
+# channel, each try an AlertDeliveryAttempt. tracking.alerts reads and writes these.
+
+
+class ChannelKind(models.TextChoices):
+    EMAIL = "email", "Email"
+    WEBHOOK = "webhook", "Webhook (signed JSON)"
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
+    DISCORD = "discord", "Discord"
+    MATTERMOST = "mattermost", "Mattermost"
+
+
+class AlertChannel(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="alert_channels", db_index=False
+    )
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=ChannelKind.choices)
+    # Every kind but email posts here.
+    url = models.URLField(max_length=2000, blank=True)
+    # The generic webhook's HMAC-SHA256 key: shown once when made or rotated.
+    secret = models.CharField(max_length=128, blank=True)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    # Email: these people, and every member of these teams.
+    email_users = models.ManyToManyField(User, blank=True, related_name="+")
+    email_teams = models.ManyToManyField(Team, blank=True, related_name="+")
+    is_enabled = models.BooleanField(default=True, db_default=True)
+    # Deliveries given up in a row; a success sets it back to 0.
+    consecutive_failures = models.PositiveIntegerField(default=0, db_default=0)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "alert_channel"
+        ordering = ["project", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="alert_channel_name_uniq"),
+            choices_check("kind", ChannelKind, "alert_channel"),
+            models.CheckConstraint(
+                condition=Q(kind=ChannelKind.EMAIL) | ~Q(url=""),
+                name="alert_channel_url_unless_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AlertTrigger(models.TextChoices):
+    NEW_ERROR = "new_error", "A new error appears"
+    REGRESSION = "regression", "A resolved error regresses"
+    FREQUENCY = "frequency", "An error passes N events in M minutes"
+    WOKE_UP = "woke_up", "A snoozed error wakes up"
+    ESCALATED = "escalated", "An escalation is raised"
+    ESCALATION_TIMED_OUT = "escalation_timed_out", "An escalation times out"
+    OVERDUE = "overdue", "An assignment goes overdue"
+
+
+class AlertRule(models.Model):
+    """WHEN `trigger` IF every filter set here THEN notify `channels`, at most once per
+    error per `action_interval`."""
+
+    id = models.BigAutoField(primary_key=True)
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="alert_rules", db_index=False
+    )
+    name = models.CharField(max_length=100)
+    trigger = models.CharField(max_length=24, choices=AlertTrigger.choices)
+    # FREQUENCY only: more than threshold_events events within threshold_minutes.
+    threshold_events = models.PositiveIntegerField(null=True, blank=True)
+    threshold_minutes = models.PositiveIntegerField(null=True, blank=True)
+    # Filters; blank or empty means any.
+    min_level = models.CharField(max_length=16, choices=Level.choices, blank=True)
+    environments = models.JSONField(default=list, blank=True)
+    release_pattern = models.CharField(max_length=200, blank=True)
+    tag_key = models.CharField(max_length=200, blank=True)
+    tag_value = models.CharField(max_length=200, blank=True)
+    channels = models.ManyToManyField(AlertChannel, related_name="rules", blank=True)
+    action_interval = models.DurationField(default=timedelta(minutes=60))
+    is_enabled = models.BooleanField(default=True, db_default=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "alert_rule"
+        ordering = ["project", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="alert_rule_name_uniq"),
+            choices_check("trigger", AlertTrigger, "alert_rule"),
+            models.CheckConstraint(
+                condition=~Q(trigger=AlertTrigger.FREQUENCY)
+                | Q(threshold_events__gt=0, threshold_minutes__gt=0),
+                name="alert_rule_frequency_threshold",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Alert(models.Model):
+    """One firing: of a rule for an error, or a channel's test message (no rule, no error)."""
+
+    id = models.UUIDField(primary_key=True, default=time_ordered_uuid, editable=False)
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="alerts", db_index=False
+    )
+    rule = models.ForeignKey(
+        AlertRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="alerts"
+    )
+    error = models.ForeignKey(
+        Error, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
+    )
+    trigger = models.CharField(max_length=24, blank=True)
+    # What the triggering event said (blank when no event triggered it).
+    environment = models.CharField(max_length=200, blank=True)
+    release = models.CharField(max_length=200, blank=True)
+    # FREQUENCY: events counted in the window when it fired.
+    event_count = models.PositiveIntegerField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    is_test = models.BooleanField(default=False)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "alert"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["project", "-created_at"], name="alert_project_time")]
+
+    def __str__(self) -> str:
+        return f"{self.trigger or 'test'} alert {self.pk}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class AlertDelivery(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.ForeignKey(
+        AlertChannel, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempt_count = models.PositiveSmallIntegerField(default=0, db_default=0)
+    created_at = models.DateTimeField(db_default=Now())
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "alert_delivery"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "channel"], name="alert_delivery_uniq"),
+            choices_check("status", DeliveryStatus, "alert_delivery"),
+        ]
+        # The channel page's delivery log.
+        indexes = [models.Index(fields=["channel", "-created_at"], name="alert_delivery_log")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} to {self.channel_id}: {self.status}"
+
+
+class AlertDeliveryAttempt(models.Model):
+    id = models.BigAutoField(primary_key=True)
+    delivery = models.ForeignKey(AlertDelivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    # NULL: no HTTP answer (refused address, timeout, connection error) or an email.
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "alert_delivery_attempt"
+        ordering = ["delivery", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["delivery", "number"], name="alert_delivery_attempt_uniq"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.delivery_id}"

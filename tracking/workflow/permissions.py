@@ -59,6 +59,19 @@ def has_role(user: User | None) -> bool:
     return is_admin(user) or is_lead(user) or is_engineer(user)
 
 
+MANAGE_ALERTS_MESSAGE = "Only leads and admins manage a project's alert channels and rules."
+
+
+def may_manage_alerts(user: User | None, *, project_id: int) -> bool:
+    """Leads and admins who can see the project manage its channels and alert rules."""
+    return has_lead_powers(user) and access.can_see_project(user, project_id)
+
+
+def require_may_manage_alerts(user: User | None, *, project_id: int) -> None:
+    if not may_manage_alerts(user, project_id=project_id):
+        raise Forbidden(MANAGE_ALERTS_MESSAGE)
+
+
 def require_role(user: User | None) -> None:
     if not has_role(user):
         raise Forbidden(NO_ROLE_MESSAGE)

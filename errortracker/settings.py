@@ -237,6 +237,20 @@ DUE_REMINDER_HOURS = int(os.environ.get("DUE_REMINDER_HOURS", "24"))
 # /health/ says "degraded" when the oldest ready task has waited longer than this.
 TASK_QUEUE_MAX_AGE_SECONDS = int(os.environ.get("TASK_QUEUE_MAX_AGE_SECONDS", "300"))
 
+# Alerts (tracking.alerts): a delivery is tried this many times in all, waiting
+# ALERT_RETRY_BACKOFF_SECONDS, then twice that, and so on; a channel whose deliveries
+# were given up this many times in a row is flagged "failing".
+ALERT_DELIVERY_ATTEMPTS = int(os.environ.get("ALERT_DELIVERY_ATTEMPTS", "5"))
+ALERT_RETRY_BACKOFF_SECONDS = int(os.environ.get("ALERT_RETRY_BACKOFF_SECONDS", "30"))
+ALERT_CHANNEL_FAILING_AFTER = int(os.environ.get("ALERT_CHANNEL_FAILING_AFTER", "3"))
+# Outbound webhooks: short timeouts, so a slow receiver holds a worker for seconds only.
+ALERT_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("ALERT_CONNECT_TIMEOUT_SECONDS", "3"))
+ALERT_READ_TIMEOUT_SECONDS = float(os.environ.get("ALERT_READ_TIMEOUT_SECONDS", "5"))
+# Off: webhooks to loopback and private addresses are refused (no reaching the
+# tracker's own network through a channel URL). Link-local and cloud metadata
+# addresses are refused even when this is on.
+ALERTS_ALLOW_PRIVATE_NETWORKS = env_bool("ALERTS_ALLOW_PRIVATE_NETWORKS", False)
+
 # Absolute links in emails and DSNs are built from this when there is no request.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -1,0 +1,105 @@
+"""Outbound requests (tracking/alerts/outbound.py) against a real receiver on 127.0.0.1."""
+
+import ipaddress
+
+import pytest
+
+from tests.helpers.receiver import Reply, receiver
+from tracking.alerts import outbound
+
+
+def refusal(address: str, *, allow_private: bool = False) -> str | None:
+    return outbound.refusal(ipaddress.ip_address(address), allow_private=allow_private)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "169.254.169.254",  # cloud metadata
+        "fd00:ec2::254",
+        "100.100.100.200",
+        "169.254.10.1",  # link-local
+        "fe80::1",
+        "224.0.0.1",  # multicast
+        "ff02::1",
+        "0.0.0.0",
+        "::",
+        "240.0.0.1",  # reserved
+        "::ffff:169.254.169.254",  # metadata, written as IPv6
+    ],
+)
+def test_link_local_metadata_multicast_and_reserved_are_refused_even_with_the_switch(address):
+    assert refusal(address, allow_private=True)
+    assert refusal(address, allow_private=False)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["127.0.0.1", "::1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "fd12:3456::1", "100.64.0.1",
+     "::ffff:10.0.0.1"],
+)  # fmt: skip
+def test_loopback_and_private_ranges_are_refused_unless_the_switch_allows_them(address):
+    assert "ALERTS_ALLOW_PRIVATE_NETWORKS" in refusal(address, allow_private=False)
+    assert refusal(address, allow_private=True) is None
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "2606:4700::6810:84e5"])
+def test_public_addresses_are_allowed(address):
+    assert refusal(address) is None
+
+
+def test_a_post_reaches_the_receiver_with_its_body_and_headers(settings):
+    settings.ALERTS_ALLOW_PRIVATE_NETWORKS = True
+    with receiver(Reply(202, body=b"thanks")) as inbox:
+        answer = outbound.post(
+            inbox.url + "?token=abc", body=b'{"a":1}', headers={"Content-Type": "application/json"}
+        )
+    assert (answer.status, answer.body) == (202, b"thanks")
+    (request,) = inbox.requests
+    assert (request.method, request.path, request.body) == ("POST", "/hook?token=abc", b'{"a":1}')
+    assert request.header("Host") == inbox.url.split("/")[2]
+    assert request.header("Content-Type") == "application/json"
+
+
+def test_loopback_is_refused_without_a_request_when_the_switch_is_off(settings):
+    settings.ALERTS_ALLOW_PRIVATE_NETWORKS = False
+    with receiver() as inbox, pytest.raises(outbound.AddressRefused, match="loopback"):
+        outbound.post(inbox.url, body=b"{}", headers={})
+    assert inbox.requests == []
+
+
+def test_a_name_resolving_to_loopback_is_refused_too(settings):
+    settings.ALERTS_ALLOW_PRIVATE_NETWORKS = False
+    with pytest.raises(outbound.AddressRefused, match=r"127\.0\.0\.1"):
+        outbound.post("http://localhost:9/hook", body=b"{}", headers={})
+
+
+def test_a_redirect_is_answered_not_followed(settings):
+    settings.ALERTS_ALLOW_PRIVATE_NETWORKS = True
+    with receiver(Reply(302, headers={"Location": "http://169.254.169.254/"})) as inbox:
+        answer = outbound.post(inbox.url, body=b"{}", headers={})
+    assert answer.status == 302
+    assert len(inbox.requests) == 1
+
+
+def test_a_hanging_receiver_times_out_at_the_read_timeout(settings):
+    settings.ALERTS_ALLOW_PRIVATE_NETWORKS = True
+    settings.ALERT_READ_TIMEOUT_SECONDS = 0.3
+    with receiver(Reply(hang=5)) as inbox, pytest.raises(outbound.Timeout) as info:
+        outbound.post(inbox.url, body=b"{}", headers={})
+    assert info.value.retryable
+
+
+def test_nobody_listening_is_a_connection_failure_worth_retrying(settings):
+    settings.ALERTS_ALLOW_PRIVATE_NETWORKS = True
+    with receiver() as inbox:
+        url = inbox.url
+    with pytest.raises(outbound.ConnectionFailed) as info:
+        outbound.post(url, body=b"{}", headers={})
+    assert info.value.retryable
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/x", "http:///nohost", "example.com/hook"])
+def test_urls_that_are_not_http_are_refused(url):
+    with pytest.raises(outbound.InvalidURL):
+        outbound.post(url, body=b"{}", headers={})

@@ -1,0 +1,140 @@
+"""A real HTTP receiver on a loopback port for the alert tests: it records every request
+that arrives (method, path, headers, body) and answers from a script.
+
+    with receiver(Reply(503), Reply(200)) as inbox:
+        ... post to inbox.url ...
+        assert [r.status for r in inbox.requests] == [503, 200]
+
+The script is consumed one reply per request; once it is used up every request gets
+the last reply (or 200 with no script). `Reply(hang=2)` waits two seconds before
+answering, to see a sender's read timeout.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    body: bytes = b"ok"
+    hang: float = 0
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    # The status it was answered with (a hung request: the status sent after the wait).
+    status: int
+
+    def header(self, name: str) -> str | None:
+        """A header by name, whatever its case."""
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+@dataclass
+class Inbox:
+    url: str = ""
+    script: list[Reply] = field(default_factory=list)
+    requests: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    arrived: threading.Condition = field(init=False)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.arrived = threading.Condition(self.lock)
+
+    def next_reply(self) -> Reply:
+        with self.lock:
+            if len(self.script) > 1:
+                return self.script.pop(0)
+            return self.script[0] if self.script else Reply()
+
+    def record(self, request: Received) -> None:
+        with self.arrived:
+            self.requests.append(request)
+            self.arrived.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[Received]:
+        """Block until `count` requests have arrived (a worker in another process sends)."""
+        deadline = time.monotonic() + timeout
+        with self.arrived:
+            while len(self.requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{len(self.requests)} request(s) arrived, not {count}")
+                self.arrived.wait(left)
+            return list(self.requests)
+
+
+def _handler(inbox: Inbox) -> type[http.server.BaseHTTPRequestHandler]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            reply = inbox.next_reply()
+            if reply.hang:
+                # Stop waiting early when the test ends, so no thread outlives it long.
+                inbox.release.wait(reply.hang)
+            inbox.record(
+                Received(
+                    method=self.command,
+                    path=self.path,
+                    headers=dict(self.headers.items()),
+                    body=body,
+                    status=reply.status,
+                )
+            )
+            try:
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(reply.body)
+            except OSError:
+                pass  # the sender gave up waiting (its read timeout) and hung up
+
+        do_POST = do_GET = do_PUT = _answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    return Handler
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+@contextmanager
+def receiver(*script: Reply, host: str = "127.0.0.1") -> Iterator[Inbox]:
+    """A receiver on a free port of `host`; its URL is `inbox.url` (path /hook)."""
+    inbox = Inbox(script=list(script))
+    server = _Server((host, 0), _handler(inbox))
+    inbox.url = f"http://{host}:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield inbox
+    finally:
+        inbox.release.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

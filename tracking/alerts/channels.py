@@ -1,0 +1,174 @@
+"""A project's alert channels: the rules about them and the one place that changes them.
+
+Who: leads and admins who can see the project (`permissions.require_may_manage_alerts`);
+the functions raise Forbidden for anyone else and Refused for bad input (shown on the
+form, `field` naming the field). What a channel needs: a URL for every kind but email
+(https unless private networks are allowed, the same switch the outbound requests obey),
+recipients for email. A webhook's secret is made here and handed back once, on creation
+and on rotation; no page shows it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from tracking.alerts import dispatch, signing, targets
+from tracking.models import (
+    Alert,
+    AlertChannel,
+    AlertDelivery,
+    ChannelKind,
+    Project,
+    Team,
+    User,
+)
+from tracking.workflow import permissions
+from tracking.workflow.exceptions import Refused
+
+NAME_MAX = AlertChannel._meta.get_field("name").max_length
+NAME_TAKEN = "This project already has a channel with that name."
+NAME_MISSING = "Give the channel a name."
+
+
+def channels_of(project: Project) -> QuerySet[AlertChannel]:
+    return AlertChannel.objects.filter(project=project).order_by("name")
+
+
+def _check_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise Refused(NAME_MISSING, field="name")
+    if len(name) > NAME_MAX:
+        raise Refused(f"Keep the name under {NAME_MAX} characters.", field="name")
+    return name
+
+
+def _check_target(
+    kind: str, url: str, email_users: Iterable[User], email_teams: Iterable[Team]
+) -> str:
+    if kind not in ChannelKind.values:
+        raise Refused("Choose a kind of channel.", field="kind")
+    if kind == ChannelKind.EMAIL:
+        if not list(email_users) and not list(email_teams):
+            raise Refused(targets.RECIPIENTS_MISSING, field="email_users")
+        return ""
+    url = url.strip()
+    problem = targets.url_problem(kind, url)
+    if problem:
+        raise Refused(problem, field="url")
+    return url
+
+
+def _save(channel: AlertChannel) -> None:
+    try:
+        with transaction.atomic():
+            channel.save()
+    except IntegrityError as exc:
+        raise Refused(NAME_TAKEN, field="name") from exc
+
+
+@transaction.atomic
+def create_channel(
+    *,
+    project: Project,
+    by: User,
+    name: str,
+    kind: str,
+    url: str = "",
+    email_users: Iterable[User] = (),
+    email_teams: Iterable[Team] = (),
+) -> tuple[AlertChannel, str | None]:
+    """The new channel, and its secret (a webhook's, to show once) or None."""
+    permissions.require_may_manage_alerts(by, project_id=project.pk)
+    email_users, email_teams = list(email_users), list(email_teams)
+    channel = AlertChannel(
+        project=project,
+        name=_check_name(name),
+        kind=kind,
+        url=_check_target(kind, url, email_users, email_teams),
+        created_by=by,
+    )
+    secret = None
+    if kind == ChannelKind.WEBHOOK:
+        secret = channel.secret = signing.new_secret()
+        channel.secret_rotated_at = timezone.now()
+    _save(channel)
+    if kind == ChannelKind.EMAIL:
+        channel.email_users.set(email_users)
+        channel.email_teams.set(email_teams)
+    return channel, secret
+
+
+@transaction.atomic
+def update_channel(
+    *,
+    channel: AlertChannel,
+    by: User,
+    name: str,
+    url: str = "",
+    email_users: Iterable[User] = (),
+    email_teams: Iterable[Team] = (),
+) -> AlertChannel:
+    """Rename it, point it elsewhere or change its recipients (its kind stays)."""
+    permissions.require_may_manage_alerts(by, project_id=channel.project_id)
+    email_users, email_teams = list(email_users), list(email_teams)
+    channel.name = _check_name(name)
+    channel.url = _check_target(channel.kind, url, email_users, email_teams)
+    _save(channel)
+    if channel.kind == ChannelKind.EMAIL:
+        channel.email_users.set(email_users)
+        channel.email_teams.set(email_teams)
+    return channel
+
+
+@transaction.atomic
+def set_enabled(*, channel: AlertChannel, by: User, enabled: bool) -> AlertChannel:
+    """A disabled channel keeps its rules' links but is sent nothing (dispatch skips it)."""
+    permissions.require_may_manage_alerts(by, project_id=channel.project_id)
+    channel.is_enabled = enabled
+    channel.save(update_fields=["is_enabled"])
+    return channel
+
+
+@transaction.atomic
+def delete_channel(*, channel: AlertChannel, by: User) -> None:
+    permissions.require_may_manage_alerts(by, project_id=channel.project_id)
+    channel.delete()
+
+
+@transaction.atomic
+def rotate_secret(*, channel: AlertChannel, by: User) -> str:
+    """A new signing secret, in effect for the next delivery; returned to show once."""
+    permissions.require_may_manage_alerts(by, project_id=channel.project_id)
+    if channel.kind != ChannelKind.WEBHOOK:
+        raise Refused("Only webhook channels sign their requests.")
+    channel.secret = signing.new_secret()
+    channel.secret_rotated_at = timezone.now()
+    channel.save(update_fields=["secret", "secret_rotated_at"])
+    return channel.secret
+
+
+@transaction.atomic
+def send_test_message(*, channel: AlertChannel, by: User) -> AlertDelivery:
+    """A test Alert to this channel only, sent by the worker like every other; enabled
+    or not (checking a channel before turning it on is the point)."""
+    permissions.require_may_manage_alerts(by, project_id=channel.project_id)
+    alert = Alert.objects.create(
+        project_id=channel.project_id, is_test=True, details={"requested_by": str(by)}
+    )
+    (delivery,) = dispatch.dispatch(alert=alert, channels=[channel])
+    return delivery
+
+
+def delivery_log(channel: AlertChannel, *, limit: int = 20) -> list[AlertDelivery]:
+    """The channel's latest deliveries, each with its attempts (two queries)."""
+    return list(
+        AlertDelivery.objects.filter(channel=channel)
+        .select_related("alert")
+        .prefetch_related("attempts")
+        .order_by("-created_at", "-pk")[:limit]
+    )

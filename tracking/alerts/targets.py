@@ -1,0 +1,77 @@
+"""What a channel points at, and whether it works: the rules pages, forms, admin and the
+delivery task share (kept apart from tracking.alerts.channels, which enqueues
+deliveries, so the delivery task can read them without an import cycle).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db.models import Q
+
+from tracking import access
+from tracking.models import AlertChannel, ChannelKind, TeamMember, User
+
+URL_MAX = AlertChannel._meta.get_field("url").max_length
+URL_MISSING = "This kind of channel needs the URL to post to."
+URL_NOT_HTTP = "The URL must start with https:// (or http://) and name a host."
+URL_NOT_HTTPS = (
+    "Use an https:// URL: alerts would cross the network in clear text"
+    " (http:// is allowed only with ALERTS_ALLOW_PRIVATE_NETWORKS on)."
+)
+URL_TOO_LONG = f"The URL is longer than {URL_MAX} characters."
+RECIPIENTS_MISSING = "Choose at least one person or team to email."
+# Where each service's webhook URLs usually live: a hint when a URL looks elsewhere,
+# never a refusal (self-hosted Mattermost, proxies and new domains are all fine).
+USUAL_HOSTS = {
+    ChannelKind.SLACK: ("hooks.slack.com",),
+    ChannelKind.DISCORD: ("discord.com", "discordapp.com"),
+    ChannelKind.TEAMS: (".webhook.office.com", ".logic.azure.com", ".powerplatform.com"),
+}
+
+
+def is_failing(channel: AlertChannel) -> bool:
+    """Its last deliveries were all given up: ALERT_CHANNEL_FAILING_AFTER in a row."""
+    return channel.consecutive_failures >= settings.ALERT_CHANNEL_FAILING_AFTER
+
+
+def url_problem(kind: str, url: str) -> str | None:
+    """Why `url` will not do for a channel of `kind`, or None."""
+    if kind == ChannelKind.EMAIL:
+        return None
+    if not url:
+        return URL_MISSING
+    if len(url) > URL_MAX:
+        return URL_TOO_LONG
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return URL_NOT_HTTP
+    if parts.scheme == "http" and not settings.ALERTS_ALLOW_PRIVATE_NETWORKS:
+        return URL_NOT_HTTPS
+    return None
+
+
+def url_warning(kind: str, url: str) -> str | None:
+    """A friendly note when the URL does not look like the service's usual one."""
+    hosts = USUAL_HOSTS.get(kind)
+    host = (urlsplit(url).hostname or "").lower()
+    if not hosts or not host:
+        return None
+    if any(host == usual.lstrip(".") or host.endswith(usual) for usual in hosts):
+        return None
+    label = ChannelKind(kind).label
+    return f"{label} webhook URLs usually start with https://{hosts[0].lstrip('.')}/; check it."
+
+
+def email_recipients(channel: AlertChannel) -> list[str]:
+    """The addresses an email channel sends to: its people and the active members of its
+    teams, each only while they can see the channel's project, each once."""
+    chosen = Q(pk__in=channel.email_users.values("pk")) | Q(
+        pk__in=TeamMember.objects.filter(team__in=channel.email_teams.values("pk")).values(
+            "user_id"
+        )
+    )
+    people = User.objects.filter(chosen, access.people_who_can_see(channel.project_id))
+    people = people.exclude(email="")
+    return sorted(set(people.values_list("email", flat=True)))

@@ -1,3 +1,4 @@
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
@@ -7,6 +8,7 @@ from django.http import HttpRequest
 from django.shortcuts import redirect
 
 from tracking import models
+from tracking.alerts import targets
 from tracking.auth import ThrottledAdminAuthenticationForm
 
 # The admin's sign-in goes through the same throttle as /login/ (axes counts both; the
@@ -263,3 +265,66 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
     )
     list_select_related = ("project",)
     inlines = (EscalationPolicyStepInline,)
+
+
+# Alert channels and their deliveries (issue 15)
+
+
+class AlertChannelAdminForm(forms.ModelForm):
+    class Meta:
+        model = models.AlertChannel
+        fields = ("name", "url", "email_users", "email_teams", "is_enabled")
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"].strip()
+        problem = targets.url_problem(self.instance.kind, url)
+        if problem:
+            raise forms.ValidationError(problem)
+        return url
+
+
+@admin.register(models.AlertChannel)
+class AlertChannelAdmin(admin.ModelAdmin):
+    """Channels are made on the project's Alert channels page, which shows a webhook's
+    secret once; here they can be changed, switched off or deleted, never read."""
+
+    form = AlertChannelAdminForm
+    list_display = ("name", "project", "kind", "is_enabled", "failing", "consecutive_failures")
+    list_filter = ("kind", "is_enabled")
+    list_select_related = ("project",)
+    search_fields = ("name", "url", "project__name")
+    filter_horizontal = ("email_users", "email_teams")
+    readonly_fields = (
+        "project",
+        "kind",
+        "secret_rotated_at",
+        "consecutive_failures",
+        "created_by",
+        "created_at",
+    )
+
+    @admin.display(boolean=True, description="Failing")
+    def failing(self, obj: models.AlertChannel) -> bool:
+        return targets.is_failing(obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+class AlertDeliveryAttemptInline(admin.TabularInline):
+    model = models.AlertDeliveryAttempt
+    fields = ("number", "started_at", "duration_ms", "status_code", "error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(models.AlertDelivery)
+class AlertDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("alert", "channel", "status", "attempt_count", "created_at", "finished_at")
+    list_filter = ("status", "channel__kind")
+    list_select_related = ("alert", "channel")
+    inlines = (AlertDeliveryAttemptInline,)

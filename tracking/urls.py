@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from tracking import people, teams, views
+from tracking.alerts import channel_pages
 from tracking.auth import ThrottledAuthenticationForm
 
 urlpatterns = [
@@ -28,6 +29,17 @@ urlpatterns = [
         "projects/<int:project_id>/releases/",
         views.project_releases,
         name="project_releases",
+    ),
+    # Alert channels (issue 15)
+    path(
+        "projects/<int:project_id>/alerts/channels/",
+        channel_pages.alert_channels,
+        name="alert_channels",
+    ),
+    path(
+        "projects/<int:project_id>/alerts/channels/<int:channel_id>/",
+        channel_pages.alert_channel_detail,
+        name="alert_channel_detail",
     ),
     path("settings/", people.my_settings, name="my_settings"),
     path("people/", people.people_page, name="people"),

@@ -40,6 +40,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from tracking import search, selectors
+from tracking.alerts import channels as alert_channels
 from tracking.filters import ANY_STATUS, ASSIGNEE_ME, ASSIGNEE_NONE, ErrorFilter, error_for_search
 from tracking.forms import (
     AcknowledgeForm,
@@ -909,5 +910,6 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
             "is_admin": permissions.is_admin(request.user),
             "settings_form": settings_form,
             "rotate_form": rotate_form,
+            "alerts": alert_channels.project_alerts(request.user, project),
         },
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from tracking.alerts import dispatch, signing, targets
@@ -34,8 +34,35 @@ NAME_TAKEN = "This project already has a channel with that name."
 NAME_MISSING = "Give the channel a name."
 
 
-def channels_of(project: Project) -> QuerySet[AlertChannel]:
-    return AlertChannel.objects.filter(project=project).order_by("name")
+def channels_with_last_delivery(project: Project) -> list[AlertChannel]:
+    """The project's channels for the list page, each with `is_failing`, its latest
+    delivery's `last_status` and `last_at`, and its recipients' counts: one query."""
+    last = AlertDelivery.objects.filter(channel=OuterRef("pk")).order_by("-created_at", "-pk")
+    rows = list(
+        AlertChannel.objects.filter(project=project)
+        .annotate(
+            last_status=Subquery(last.values("status")[:1]),
+            last_at=Subquery(last.values("created_at")[:1]),
+            user_count=Count("email_users", distinct=True),
+            team_count=Count("email_teams", distinct=True),
+        )
+        .order_by("name")
+    )
+    for row in rows:
+        row.is_failing = targets.is_failing(row)
+    return rows
+
+
+def project_alerts(user: User, project: Project) -> dict[str, int] | None:
+    """For the project page: its channels and failing channels counted, for the people
+    who manage them; None for everyone else."""
+    if not permissions.may_manage_alerts(user, project_id=project.pk):
+        return None
+    counts = AlertChannel.objects.filter(project=project).aggregate(
+        channels=Count("pk"),
+        failing=Count("pk", filter=Q(consecutive_failures__gte=targets.failing_after())),
+    )
+    return counts
 
 
 def _check_name(name: str) -> str:
@@ -168,7 +195,7 @@ def delivery_log(channel: AlertChannel, *, limit: int = 20) -> list[AlertDeliver
     """The channel's latest deliveries, each with its attempts (two queries)."""
     return list(
         AlertDelivery.objects.filter(channel=channel)
-        .select_related("alert")
+        .select_related("alert__error")
         .prefetch_related("attempts")
         .order_by("-created_at", "-pk")[:limit]
     )

@@ -31,9 +31,14 @@ USUAL_HOSTS = {
 }
 
 
+def failing_after() -> int:
+    """Deliveries given up in a row that make a channel "failing"."""
+    return settings.ALERT_CHANNEL_FAILING_AFTER
+
+
 def is_failing(channel: AlertChannel) -> bool:
     """Its last deliveries were all given up: ALERT_CHANNEL_FAILING_AFTER in a row."""
-    return channel.consecutive_failures >= settings.ALERT_CHANNEL_FAILING_AFTER
+    return channel.consecutive_failures >= failing_after()
 
 
 def url_problem(kind: str, url: str) -> str | None:

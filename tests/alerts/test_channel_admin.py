@@ -1,0 +1,41 @@
+"""Alert channels and deliveries in Django admin (tracking/admin.py's alerts section)."""
+
+import pytest
+from django.urls import reverse
+
+from tests.helpers.deliveries import channel_to
+from tracking.alerts import channels
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def webhook(project, lead):
+    channel, _ = channel_to("https://hooks.example.com/x", project=project, by=lead)
+    return channel
+
+
+def test_admin_lists_channels_with_the_failing_flag_and_never_shows_the_secret(
+    admin_client, webhook
+):
+    listing = admin_client.get(reverse("admin:tracking_alertchannel_changelist"))
+    assert listing.status_code == 200 and webhook.name in listing.content.decode()
+    change = admin_client.get(reverse("admin:tracking_alertchannel_change", args=[webhook.pk]))
+    assert change.status_code == 200
+    assert webhook.secret not in change.content.decode()
+    assert admin_client.get(reverse("admin:tracking_alertchannel_add")).status_code == 403
+
+
+def test_admin_applies_the_url_rule(admin_client, webhook):
+    url = reverse("admin:tracking_alertchannel_change", args=[webhook.pk])
+    response = admin_client.post(url, {"name": webhook.name, "url": "http://plain.example.com/"})
+    assert response.status_code == 200
+    assert "Use an https:// URL" in response.content.decode()
+
+
+def test_deliveries_are_read_only_in_admin(admin_client, webhook, admin_user):
+    delivery = channels.send_test_message(channel=webhook, by=admin_user)
+    url = reverse("admin:tracking_alertdelivery_change", args=[delivery.pk])
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()

@@ -260,3 +260,12 @@ def test_the_log_costs_the_same_queries_however_long_it_is(
         channels.send_test_message(channel=webhook, by=lead)
     with django_assert_num_queries(len(one.captured_queries)):
         lead_client.get(detail_url(webhook))
+
+
+def test_rotating_an_email_channel_is_refused_on_the_page(lead_client, project, lead, page_text):
+    channel, _ = channels.create_channel(
+        project=project, by=lead, name="Mail", kind=ChannelKind.EMAIL, email_users=[lead]
+    )
+    response = lead_client.post(detail_url(channel), {"form": "rotate", "rotate-confirm": "on"})
+    assert response.status_code == 200
+    assert "Only webhook channels sign their requests." in page_text(response.content.decode())

@@ -1,10 +1,11 @@
 """Outbound requests (tracking/alerts/outbound.py) against a real receiver on 127.0.0.1."""
 
 import ipaddress
+import socket
 
 import pytest
 
-from tests.helpers.receiver import Reply, receiver
+from tests.helpers.receiver import Reply, receiver, self_signed_certificate
 from tracking.alerts import outbound
 
 
@@ -103,3 +104,26 @@ def test_nobody_listening_is_a_connection_failure_worth_retrying(settings):
 def test_urls_that_are_not_http_are_refused(url):
     with pytest.raises(outbound.InvalidURL):
         outbound.post(url, body=b"{}", headers={})
+
+
+@pytest.fixture
+def localhost_is_ipv4():
+    first = socket.getaddrinfo("localhost", 443, type=socket.SOCK_STREAM)[0][4][0]
+    if first != "127.0.0.1":
+        pytest.skip(f"localhost resolves to {first} first here; the receiver listens on IPv4")
+
+
+def test_https_connects_to_the_checked_address_and_verifies_the_name(
+    settings, tmp_path, monkeypatch, localhost_is_ipv4
+):
+    settings.ALERTS_ALLOW_PRIVATE_NETWORKS = True
+    certificate = self_signed_certificate(tmp_path, "localhost")
+    with receiver(tls=certificate) as inbox:
+        # Not trusted yet: the certificate is checked, so the request fails.
+        with pytest.raises(outbound.ConnectionFailed, match="CERTIFICATE_VERIFY_FAILED"):
+            outbound.post(inbox.url, body=b"{}", headers={})
+        monkeypatch.setenv("SSL_CERT_FILE", str(certificate.cert))
+        answer = outbound.post(inbox.url, body=b"{}", headers={})
+    assert answer.status == 200
+    assert inbox.sni == "localhost"  # TLS spoke to the name, TCP went to 127.0.0.1
+    assert inbox.requests[-1].header("Host") == inbox.url.split("/")[2]

@@ -7,17 +7,24 @@ that arrives (method, path, headers, body) and answers from a script.
 
 The script is consumed one reply per request; once it is used up every request gets
 the last reply (or 200 with no script). `Reply(hang=2)` waits two seconds before
-answering, to see a sender's read timeout.
+answering, to see a sender's read timeout. `receiver(tls=certificate)` speaks HTTPS with
+a certificate from `self_signed_certificate` (its URL names the certificate's host).
 """
 
 from __future__ import annotations
 
 import http.server
+import shutil
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,7 @@ class Inbox:
     lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: threading.Condition = field(init=False)
     release: threading.Event = field(default_factory=threading.Event)
+    sni: str | None = None
 
     def __post_init__(self) -> None:
         self.arrived = threading.Condition(self.lock)
@@ -123,12 +131,43 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
 
+@dataclass(frozen=True)
+class Certificate:
+    name: str
+    cert: Path
+    key: Path
+
+
+def self_signed_certificate(directory: Path, name: str = "localhost") -> Certificate:
+    """A certificate for `name` made with the openssl command (skips without it)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", f"/CN={name}",
+         "-addext", f"subjectAltName=DNS:{name}"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return Certificate(name=name, cert=cert, key=key)
+
+
 @contextmanager
-def receiver(*script: Reply, host: str = "127.0.0.1") -> Iterator[Inbox]:
+def receiver(
+    *script: Reply, host: str = "127.0.0.1", tls: Certificate | None = None
+) -> Iterator[Inbox]:
     """A receiver on a free port of `host`; its URL is `inbox.url` (path /hook)."""
     inbox = Inbox(script=list(script))
     server = _Server((host, 0), _handler(inbox))
     inbox.url = f"http://{host}:{server.server_address[1]}/hook"
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls.cert, tls.key)
+        # The name the client asked for (SNI), kept for the test to read.
+        context.sni_callback = lambda _socket, name, _context: setattr(inbox, "sni", name)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        inbox.url = f"https://{tls.name}:{server.server_address[1]}/hook"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

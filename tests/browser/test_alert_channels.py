@@ -64,3 +64,6 @@ def test_a_lead_adds_a_webhook_and_sends_it_a_test_message(page, shop):
     row = page.locator("table tbody tr")
     assert "Ops webhook" in row.inner_text() and "Delivered" in row.inner_text()
     screenshot(page, "alert-channel-list")
+    page.goto(f"/projects/{shop.pk}/")
+    assert "1 channel" in page.locator("#alerts").inner_text()
+    screenshot(page, "project-alerts")

@@ -93,9 +93,7 @@ def alert_channels(request: HttpRequest, project_id: int) -> HttpResponse:
     )
 
 
-def _detail_context(
-    request: HttpRequest, project: Project, channel: AlertChannel, **forms: Any
-) -> dict[str, Any]:
+def _detail_context(project: Project, channel: AlertChannel, **forms: Any) -> dict[str, Any]:
     log = channels.delivery_log(channel)
     return {
         "project": project,
@@ -170,7 +168,7 @@ def _post(
             return render(
                 request,
                 f"{DETAIL_TEMPLATE}#delivery_log",
-                _detail_context(request, project, channel),
+                _detail_context(project, channel),
             )
         messages.success(request, "Test message sent: its delivery is at the top of the log.")
         return redirect(here + "#deliveries")
@@ -190,9 +188,7 @@ def alert_channel_detail(request: HttpRequest, project_id: int, channel_id: int)
             return outcome
         forms = outcome
     if htmx_target(request) == LOG_TARGET:
-        return render(
-            request, f"{DETAIL_TEMPLATE}#delivery_log", _detail_context(request, project, channel)
-        )
-    context = _detail_context(request, project, channel, **forms)
+        return render(request, f"{DETAIL_TEMPLATE}#delivery_log", _detail_context(project, channel))
+    context = _detail_context(project, channel, **forms)
     context["new_secret"] = request.session.pop(_secret_key(channel.pk), None)
     return render(request, DETAIL_TEMPLATE, context)

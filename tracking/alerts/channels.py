@@ -58,11 +58,10 @@ def project_alerts(user: User, project: Project) -> dict[str, int] | None:
     who manage them; None for everyone else."""
     if not permissions.may_manage_alerts(user, project_id=project.pk):
         return None
-    counts = AlertChannel.objects.filter(project=project).aggregate(
+    return AlertChannel.objects.filter(project=project).aggregate(
         channels=Count("pk"),
         failing=Count("pk", filter=Q(consecutive_failures__gte=targets.failing_after())),
     )
-    return counts
 
 
 def _check_name(name: str) -> str:

@@ -128,7 +128,10 @@ def _handler(inbox: Inbox) -> type[http.server.BaseHTTPRequestHandler]:
 
 
 class _Server(http.server.ThreadingHTTPServer):
-    daemon_threads = True
+    # server_close() waits for every request thread: none outlives its test (a hung
+    # reply is cut short by `release` first).
+    daemon_threads = False
+    block_on_close = True
 
 
 @dataclass(frozen=True)

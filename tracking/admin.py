@@ -263,3 +263,14 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
     )
     list_select_related = ("project",)
     inlines = (EscalationPolicyStepInline,)
+
+
+# Linked issues (written by the workflow's link_issue / unlink_issue) -----------------
+
+
+@admin.register(models.LinkedIssue)
+class LinkedIssueAdmin(ReadOnlyAdmin):
+    list_display = ("url", "title", "error", "created_by", "created_at")
+    list_select_related = ("error", "created_by")
+    search_fields = ("url", "title")
+    show_full_result_count = False

@@ -18,7 +18,7 @@ the rules for what a project stores about its trackers (`github_repository`,
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit
@@ -164,7 +164,12 @@ def jira_description(draft: IssueDraft, stack: Sequence[str], omitted: int = 0) 
     return "\n".join(parts)
 
 
-def _fitted(base: str, fixed: dict[str, str], body_key: str, body, draft: IssueDraft) -> str:
+BodyWriter = Callable[[IssueDraft, Sequence[str], int], str]
+
+
+def _fitted(
+    base: str, fixed: dict[str, str], body_key: str, body: BodyWriter, draft: IssueDraft
+) -> str:
     """`base?fixed&body_key=body(...)`, dropping stack lines from the end to stay within
     URL_MAX. Without any stack line the rest always fits: every part is bounded."""
     stack = list(draft.stack)

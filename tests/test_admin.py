@@ -2,6 +2,8 @@ import pytest
 from django.urls import reverse
 
 from tests.helpers import factories
+from tests.helpers.ingested import ingest
+from tracking import workflow
 from tracking.models import Project, ResolutionType
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +116,16 @@ def test_history_tables_are_visible_read_only(admin_client, model):
     factories.ErrorAssignmentFactory()
     assert admin_client.get(reverse(f"admin:tracking_{model}_changelist")).status_code == 200
     assert admin_client.get(reverse(f"admin:tracking_{model}_add")).status_code == 403
+
+
+def test_linked_issues_are_listed_read_only(admin_client, admin_user, project):
+    error = ingest(project, exc_type="KeyError")
+    link = workflow.link_issue(
+        error=error, by=admin_user, url="https://github.com/acme/shop/issues/3", title="Cart"
+    )
+    response = admin_client.get(reverse("admin:tracking_linkedissue_changelist"))
+    assert response.status_code == 200
+    assert "https://github.com/acme/shop/issues/3" in response.content.decode()
+    assert admin_client.get(reverse("admin:tracking_linkedissue_add")).status_code == 403
+    change = reverse("admin:tracking_linkedissue_change", args=[link.pk])
+    assert admin_client.post(change, {"url": "https://example.com/"}).status_code == 403

@@ -328,3 +328,12 @@ class AlertDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ("status", "channel__kind")
     list_select_related = ("alert", "channel")
     inlines = (AlertDeliveryAttemptInline,)
+# Linked issues (written by the workflow's link_issue / unlink_issue) -----------------
+
+
+@admin.register(models.LinkedIssue)
+class LinkedIssueAdmin(ReadOnlyAdmin):
+    list_display = ("url", "title", "error", "created_by", "created_at")
+    list_select_related = ("error", "created_by")
+    search_fields = ("url", "title")
+    show_full_result_count = False

@@ -24,12 +24,15 @@ from django.utils import timezone
 
 from tracking import access, workflow
 from tracking.models import (
+    LINKED_ISSUE_TITLE_MAX,
+    LINKED_ISSUE_URL_MAX,
     Error,
     ErrorAssignment,
     ErrorDuplicate,
     ErrorEscalation,
     ErrorResolution,
     EscalationLevel,
+    LinkedIssue,
     ResolutionType,
     User,
 )
@@ -509,4 +512,45 @@ class DeleteCommentForm(WorkflowForm):
     def run_service(self) -> Any:
         return workflow.delete_comment(
             error=self.error, by=self.user, comment_id=self.cleaned_data["comment"]
+        )
+
+
+# Linked issues (the error page's "Linked issues" section) ---------------------------
+
+
+class LinkIssueForm(WorkflowForm):
+    # Not a URLField: the workflow's rule (http and https only) says what is accepted,
+    # in its words.
+    url = forms.CharField(
+        label="Issue address",
+        required=False,
+        widget=forms.URLInput(
+            attrs={
+                "placeholder": "https://github.com/acme/shop/issues/12",
+                "maxlength": LINKED_ISSUE_URL_MAX,
+            }
+        ),
+    )
+    # The browser stops at the limit; the workflow's rule says it for a forged post.
+    title = forms.CharField(
+        label="Title (optional)",
+        required=False,
+        widget=forms.TextInput(attrs={"maxlength": LINKED_ISSUE_TITLE_MAX}),
+    )
+
+    def run_service(self) -> LinkedIssue:
+        return workflow.link_issue(
+            error=self.error,
+            by=self.user,
+            url=self.cleaned_data["url"],
+            title=self.cleaned_data["title"],
+        )
+
+
+class UnlinkIssueForm(WorkflowForm):
+    linked_issue = forms.CharField(widget=forms.HiddenInput)
+
+    def run_service(self) -> LinkedIssue:
+        return workflow.unlink_issue(
+            error=self.error, by=self.user, linked_issue_id=self.cleaned_data["linked_issue"]
         )

@@ -85,6 +85,11 @@ def new_public_key() -> str:
     return secrets.token_hex(16)
 
 
+# owner (39) / repository (100), GitHub's own limits.
+GITHUB_REPOSITORY_MAX = 140
+JIRA_BASE_URL_MAX = 200
+
+
 class Project(models.Model):
     """An application that reports errors; its integer id is part of the Sentry DSN."""
 
@@ -96,10 +101,36 @@ class Project(models.Model):
     # Events accepted per minute; 0 means no limit.
     rate_limit_per_minute = models.PositiveIntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(db_default=Now())
+    # Where the team's issue trackers live, for the error page's "Create a ... issue"
+    # links (tracking.issue_links checks and normalizes them); blank: not configured.
+    github_repository = models.CharField(
+        max_length=GITHUB_REPOSITORY_MAX, blank=True, default="", db_default=""
+    )
+    jira_base_url = models.CharField(
+        max_length=JIRA_BASE_URL_MAX, blank=True, default="", db_default=""
+    )
+    jira_project_id = models.PositiveBigIntegerField(null=True, blank=True)
+    jira_issue_type_id = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "project"
         ordering = ["name"]
+        constraints = [
+            # Jira's create form needs all three; an http(s) base so a link never runs script.
+            models.CheckConstraint(
+                condition=Q(
+                    jira_base_url="", jira_project_id__isnull=True, jira_issue_type_id__isnull=True
+                )
+                | (
+                    (
+                        Q(jira_base_url__startswith="https://")
+                        | Q(jira_base_url__startswith="http://")
+                    )
+                    & Q(jira_project_id__isnull=False, jira_issue_type_id__isnull=False)
+                ),
+                name="project_jira_all_or_nothing",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -511,6 +542,8 @@ class ActivityVerb(models.TextChoices):
     DELETED_COMMENT = "deleted_comment", "deleted a comment"
     SNOOZED = "snoozed", "snoozed"
     WOKE_UP = "woke_up", "woke up"
+    LINKED_ISSUE = "linked_issue", "linked an issue"
+    UNLINKED_ISSUE = "unlinked_issue", "unlinked an issue"
 
 
 class Activity(models.Model):
@@ -1067,3 +1100,41 @@ class AlertDeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.delivery_id}"
+
+
+# --- Linked issues (issue 15, tracker-links) -------------------------------------------
+# Written only by tracking.workflow.links; tracking.issue_links builds the "Create a ...
+# issue" URLs from the Project's tracker fields above.
+
+LINKED_ISSUE_URL_MAX = 2000
+LINKED_ISSUE_TITLE_MAX = 200
+
+
+class LinkedIssue(models.Model):
+    """An issue in a team's tracker (any http(s) URL) that works on this error."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The unique (error, url) index serves the error's lookups too.
+    error = models.ForeignKey(
+        Error, on_delete=models.PROTECT, related_name="linked_issues", db_index=False
+    )
+    url = models.TextField(max_length=LINKED_ISSUE_URL_MAX)
+    title = models.TextField(max_length=LINKED_ISSUE_TITLE_MAX, blank=True, default="")
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "linked_issue"
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["error", "url"], name="linked_issue_error_url_uniq"),
+            max_length_check("url", LINKED_ISSUE_URL_MAX, "linked_issue"),
+            max_length_check("title", LINKED_ISSUE_TITLE_MAX, "linked_issue"),
+            models.CheckConstraint(
+                condition=Q(url__startswith="https://") | Q(url__startswith="http://"),
+                name="linked_issue_url_http",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.url

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods
 from tracking.auth import ThrottledPasswordChangeForm
 from tracking.forms import add_refusal
 from tracking.models import NotificationSettings, Project, User
-from tracking.services import people
+from tracking.services import people, projects
 from tracking.workflow import permissions
 from tracking.workflow.exceptions import Forbidden, Refused
 
@@ -126,6 +126,34 @@ class ProjectSettingsForm(forms.Form):
             f"An inactive project refuses every event (403) {people.TAKES_EFFECT} of saving;"
             " its errors stay."
         ),
+    )
+
+
+class IssueTrackersForm(forms.Form):
+    """Where the error page's "Create a GitHub / Jira issue" links lead (leads, admins).
+    What is accepted is tracking.issue_links' rule, applied by the service."""
+
+    github_repository = forms.CharField(
+        required=False,
+        label="GitHub repository",
+        help_text="owner/name, or the repository's address (https://github.com/acme/shop).",
+    )
+    jira_base_url = forms.CharField(
+        required=False,
+        label="Jira address",
+        help_text="Jira Cloud (https://acme.atlassian.net) or your Jira server's base URL.",
+    )
+    jira_project_id = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Jira project id",
+        help_text="The project's numeric id (e.g. 10000), not its key.",
+    )
+    jira_issue_type_id = forms.IntegerField(
+        required=False,
+        min_value=1,
+        label="Jira issue type id",
+        help_text="The numeric id of the issue type new issues get (e.g. Bug's).",
     )
 
 
@@ -272,7 +300,7 @@ def project_settings_forms(
     rotate_form = RotateKeyForm(
         request.POST if which == "rotate" else None, prefix="rotate", label_suffix=""
     )
-    if which is not None:
+    if which in ("settings", "rotate"):
         _check_admin(request)
     done = reverse("project_detail", args=[project.pk])
     try:
@@ -295,6 +323,34 @@ def project_settings_forms(
     except Refused as exc:
         add_refusal(settings_form, exc)
     return settings_form, rotate_form, None
+
+
+def issue_trackers_form(
+    request: HttpRequest, project: Project
+) -> tuple[IssueTrackersForm | None, HttpResponse | None]:
+    """The project page's issue-tracker form for who may change it (None for others),
+    and a redirect when it was saved."""
+    posted = request.method == "POST" and request.POST.get("form") == "trackers"
+    if posted:
+        try:
+            permissions.require_may_configure_trackers(request.user, project_id=project.pk)
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from exc
+    elif not permissions.may_configure_trackers(request.user, project_id=project.pk):
+        return None, None
+    initial = {field: getattr(project, field) for field in projects.TRACKER_FIELDS}
+    form = IssueTrackersForm(
+        request.POST if posted else None, initial=initial, prefix="trackers", label_suffix=""
+    )
+    if posted and form.is_valid():
+        try:
+            projects.set_issue_trackers(project=project, by=request.user, **form.cleaned_data)
+        except Refused as exc:
+            add_refusal(form, exc)
+        else:
+            messages.success(request, "Issue trackers saved.")
+            return form, redirect(reverse("project_detail", args=[project.pk]) + "#trackers")
+    return form, None
 
 
 class InviteAcceptView(auth_views.PasswordResetConfirmView):

@@ -39,7 +39,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from tracking import search, selectors
+from tracking import issue_links, notifications, search, selectors
 from tracking.alerts import channels as alert_channels
 from tracking.filters import ANY_STATUS, ASSIGNEE_ME, ASSIGNEE_NONE, ErrorFilter, error_for_search
 from tracking.forms import (
@@ -53,9 +53,11 @@ from tracking.forms import (
     DeleteCommentForm,
     EditCommentForm,
     EscalateForm,
+    LinkIssueForm,
     MarkDuplicateForm,
     ResolveForm,
     SnoozeForm,
+    UnlinkIssueForm,
     WorkflowForm,
 )
 from tracking.models import (
@@ -63,7 +65,7 @@ from tracking.models import (
     Error,
     ErrorStatus,
 )
-from tracking.people import project_settings_forms
+from tracking.people import issue_trackers_form, project_settings_forms
 from tracking.selectors import search as search_box
 from tracking.selectors.comments import attach_comments
 from tracking.workflow import (
@@ -441,6 +443,8 @@ ACTION_FORMS: dict[Action, type[WorkflowForm]] = {
     Action.EDIT_COMMENT: EditCommentForm,
     Action.DELETE_COMMENT: DeleteCommentForm,
     Action.SNOOZE: SnoozeForm,
+    Action.LINK_ISSUE: LinkIssueForm,
+    Action.UNLINK_ISSUE: UnlinkIssueForm,
 }
 # Acknowledge forms sit on each escalation, not in the action panel.
 PANEL_FORMS = (
@@ -527,6 +531,8 @@ ACTION_ANCHORS = {
     Action.COMMENT: "comment-form",
     Action.EDIT_COMMENT: "timeline",
     Action.DELETE_COMMENT: "timeline",
+    Action.LINK_ISSUE: "linked-issues",
+    Action.UNLINK_ISSUE: "linked-issues",
 }
 
 
@@ -662,9 +668,14 @@ def error_page_context(
     chart = selectors.daily_series([error.pk], days=selectors.CHART_DAYS, today=today)[error.pk]
     assignments = selectors.assignments_for(error)
     escalations = selectors.escalations_for(error)
+    linked_issues = selectors.linked_issues_for(error)
     active_assignment = next((a for a in assignments if a.is_active), None)
     allowed = policy.allowed_actions(
-        request.user, error, active_assignment=active_assignment, escalations=escalations
+        request.user,
+        error,
+        active_assignment=active_assignment,
+        escalations=escalations,
+        linked_issues=linked_issues,
     )
     action_forms = _action_forms(request, error, allowed, outcome)
     refusal = ""
@@ -674,8 +685,8 @@ def error_page_context(
         if outcome.form is not None:
             if action_forms.get(outcome.action.value) is outcome.form:
                 open_action = outcome.action.value
-            elif outcome.action is Action.COMMENT:
-                pass  # shown on the timeline's comment form
+            elif outcome.action in (Action.COMMENT, Action.LINK_ISSUE):
+                pass  # shown on the timeline's comment form, the linked issues' form
             else:
                 refusal = _form_errors_text(outcome.form)
         if outcome.action is Action.TAKE and outcome.refusal:
@@ -684,6 +695,7 @@ def error_page_context(
     elif request.method == "GET" and "q" in request.GET:
         # A search for duplicate candidates without JavaScript reloads the page.
         open_action = Action.MARK_DUPLICATE.value
+    occurrences = _occurrences(request, error) if with_occurrences else None
     return {
         "error": error,
         "now": timezone.now(),
@@ -699,7 +711,13 @@ def error_page_context(
         "affected": selectors.affected_users(error),
         "chart": chart,
         "chart_days": selectors.series_days(days=selectors.CHART_DAYS, today=today),
-        "occurrences": _occurrences(request, error) if with_occurrences else None,
+        "occurrences": occurrences,
+        "linked_issues": linked_issues,
+        "link_form": _link_form(request, error, allowed, outcome),
+        "new_issue_links": _new_issue_links(request, error, occurrences),
+        "may_configure_trackers": permissions.may_configure_trackers(
+            request.user, project_id=error.project_id
+        ),
         "allowed": allowed,
         "action_forms": action_forms,
         "refusal": refusal,
@@ -716,6 +734,54 @@ def _comment_form(
     if outcome is not None and outcome.action is Action.COMMENT and outcome.form is not None:
         return outcome.form  # type: ignore[return-value]
     return CommentForm(error=error, user=request.user, auto_id=_auto_id(Action.COMMENT))
+
+
+def _link_form(
+    request: HttpRequest, error: Error, allowed: frozenset[Action], outcome: ActionOutcome | None
+) -> LinkIssueForm | None:
+    """The linked issues' form: the refused one again, else a blank one."""
+    if Action.LINK_ISSUE not in allowed:
+        return None
+    if outcome is not None and outcome.action is Action.LINK_ISSUE and outcome.form is not None:
+        return outcome.form  # type: ignore[return-value]
+    return LinkIssueForm(
+        error=error, user=request.user, auto_id=_auto_id(Action.LINK_ISSUE), label_suffix=""
+    )
+
+
+def _new_issue_links(
+    request: HttpRequest, error: Error, occurrences: selectors.EventPage | None
+) -> list[issue_links.NewIssueLink]:
+    """The project's "Create a ... issue" links, pre-filled from the error and the stack
+    of its latest event (the events page's first row when it shows the newest)."""
+    project = error.project
+    if not (project.github_repository or project.jira_base_url):
+        return []
+    newest_shown = (
+        occurrences is not None
+        and occurrences.rows
+        and not occurrences.previous_cursor
+        and not (request.GET.get("after") or occurrences.tag_filter or occurrences.event_query)
+    )
+    latest = occurrences.rows[0] if newest_shown else selectors.latest_event(error)
+    draft = issue_links.draft_for(
+        title=error.title,
+        error_url=notifications.error_url(error),
+        level=error.level,
+        project=project.name,
+        culprit=error.culprit,
+        first_seen=error.first_seen,
+        last_seen=error.last_seen,
+        count=error.occurrence_count,
+        latest=latest,
+    )
+    return issue_links.new_issue_links(
+        github_repository=project.github_repository,
+        jira_base_url=project.jira_base_url,
+        jira_project_id=project.jira_project_id,
+        jira_issue_type_id=project.jira_issue_type_id,
+        draft=draft,
+    )
 
 
 @require_GET
@@ -793,6 +859,8 @@ def _success_message(action: Action, result: Any, user: Any) -> str:
         Action.UNMARK_DUPLICATE: "No longer marked as a duplicate.",
         Action.EDIT_COMMENT: "Comment edited.",
         Action.DELETE_COMMENT: "Comment deleted.",
+        Action.LINK_ISSUE: "Issue linked.",
+        Action.UNLINK_ISSUE: "Issue unlinked.",
     }[action]
 
 
@@ -899,6 +967,9 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
     settings_form, rotate_form, saved = project_settings_forms(request, project)
     if saved is not None:
         return saved
+    trackers_form, saved = issue_trackers_form(request, project)
+    if saved is not None:
+        return saved
     recent_errors = selectors.recent_open_errors(project)
     return render(
         request,
@@ -911,5 +982,6 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
             "settings_form": settings_form,
             "rotate_form": rotate_form,
             "alerts": alert_channels.project_alerts(request.user, project),
+            "trackers_form": trackers_form,
         },
     )

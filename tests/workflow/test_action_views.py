@@ -71,6 +71,7 @@ def test_engineer_is_offered_their_actions_but_not_assign(world):
         "snooze",
         "mark_duplicate",
         "comment",
+        "link_issue",
     }
 
 
@@ -89,6 +90,7 @@ def test_lead_is_offered_assign_and_acknowledge_of_their_escalation(world):
         "snooze",
         "mark_duplicate",
         "comment",
+        "link_issue",
     }
     # The engineer who escalated cannot acknowledge it.
     html = client_for(world.engineer).get(reverse("error_detail", args=[world.error.pk]))
@@ -100,7 +102,12 @@ def test_state_decides_what_is_offered(world):
     set_status(world.error, ErrorStatus.RESOLVED)
     html = client_for(world.engineer).get(reverse("error_detail", args=[world.error.pk]))
     # Someone else holds it (no take, no unassign), it is resolved (reopen, no resolve).
-    assert offered(html.content.decode()) == {"reopen", "mark_duplicate", "comment"}
+    assert offered(html.content.decode()) == {
+        "reopen",
+        "mark_duplicate",
+        "comment",
+        "link_issue",
+    }
 
 
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])

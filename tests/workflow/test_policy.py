@@ -49,6 +49,7 @@ class TestRoles:
             Action.SNOOZE,
             Action.MARK_DUPLICATE,
             Action.COMMENT,
+            Action.LINK_ISSUE,
         }
         assert Action.ASSIGN in policy.allowed_actions(lead, error)
         error.status = ErrorStatus.RESOLVED
@@ -57,6 +58,7 @@ class TestRoles:
             Action.REOPEN,
             Action.MARK_DUPLICATE,
             Action.COMMENT,
+            Action.LINK_ISSUE,
         }
 
     def test_allowed_actions_with_assignment_and_escalation(

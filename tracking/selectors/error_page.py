@@ -23,6 +23,7 @@ from tracking.models import (
     ErrorOccurrence,
     ErrorResolution,
     IngestedEvent,
+    LinkedIssue,
     User,
 )
 from tracking.selectors.event_view import OccurrenceView
@@ -89,6 +90,16 @@ def escalations_for(error: Error) -> list[ErrorEscalation]:
 
 def resolutions_for(error: Error) -> list[ErrorResolution]:
     return list(error.resolutions.select_related("resolved_by", "resolution_type"))
+
+
+def linked_issues_for(error: Error) -> list[LinkedIssue]:
+    return list(error.linked_issues.select_related("created_by").order_by("created_at", "id"))
+
+
+def latest_event(error: Error) -> OccurrenceView | None:
+    """The error's newest occurrence, unpacked (the new-issue links' stack summary)."""
+    latest = ErrorOccurrence.objects.filter(error=error).order_by("-occurred_at", "-id").first()
+    return OccurrenceView.from_occurrence(latest) if latest is not None else None
 
 
 def timeline_for(error: Error, *, limit: int = TIMELINE_LIMIT) -> list[Activity]:

@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db.models import (
     BooleanField,
     CharField,
+    Count,
     Exists,
     ExpressionWrapper,
     F,
@@ -16,12 +17,21 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
 )
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 
 from tracking import access
-from tracking.models import Error, ErrorEscalation, ErrorStatus, Project, User, severity
+from tracking.models import (
+    Error,
+    ErrorEscalation,
+    ErrorStatus,
+    LinkedIssue,
+    Project,
+    User,
+    severity,
+)
 from tracking.selectors.paging import KeysetPage, keyset_paginate
 
 INBOX_PAGE_SIZE = 50
@@ -59,6 +69,19 @@ def unacknowledged_escalation_exists() -> Exists:
     )
 
 
+def linked_issue_count() -> Coalesce:
+    """How many tracker issues are linked to the row's error: a correlated count on the
+    (error, url) index, evaluated only for the rows of the page."""
+    counted = (
+        LinkedIssue.objects.filter(error=OuterRef("pk"))
+        .order_by()
+        .values("error")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), Value(0))
+
+
 def inbox_queryset(*, now: datetime, user: User | None) -> QuerySet[Error]:
     """The errors `user` can see, with everything an inbox row shows, in one query.
 
@@ -83,6 +106,7 @@ def inbox_queryset(*, now: datetime, user: User | None) -> QuerySet[Error]:
                 output_field=BooleanField(),
             ),
             is_escalated=unacknowledged_escalation_exists(),
+            linked_issue_count=linked_issue_count(),
         )
     )
 

@@ -41,6 +41,8 @@ Rules
 - comment: any role, every state; a body (Markdown, at most 10,000 characters).
   edit_comment: its author only, the previous text kept in Activity.
   delete_comment: its author or an admin; a tombstone stays. Mentions notify.
+- link_issue: any role, every state; an http(s) address (at most 2,000 characters),
+  once per error, and an optional title. unlink_issue: any role, any link.
 - Bulk actions apply the single-error verb to each error, each in its own transaction.
 
 Where each rule lives
@@ -49,7 +51,7 @@ Where each rule lives
 - policy:      check = permissions + transitions; can / allowed_actions for pages
 - rules:       every limit and input rule with its message (forms call these too)
 - effects:     the page sections each action changes (the views swap these)
-- assignment, escalation, status, duplicates, comments, bulk, buttons: the verbs
+- assignment, escalation, status, duplicates, comments, links, bulk, buttons: the verbs
 
 Adding an action
 1. an `Action` member and its `ALLOWED_FROM` / `REFUSED_FROM` rows (transitions.py);
@@ -68,6 +70,7 @@ from tracking.workflow.comments import comment, delete_comment, edit_comment
 from tracking.workflow.duplicates import mark_duplicate, unmark_duplicate
 from tracking.workflow.escalation import acknowledge, escalate
 from tracking.workflow.exceptions import Forbidden, NotFound, Refused
+from tracking.workflow.links import link_issue, unlink_issue
 from tracking.workflow.snooze import snooze
 from tracking.workflow.status import ignore, reopen, resolve, unignore
 from tracking.workflow.transitions import Action
@@ -90,6 +93,7 @@ __all__ = [
     "edit_comment",
     "escalate",
     "ignore",
+    "link_issue",
     "mark_duplicate",
     "reopen",
     "resolve",
@@ -97,5 +101,6 @@ __all__ = [
     "take",
     "unassign",
     "unignore",
+    "unlink_issue",
     "unmark_duplicate",
 ]

@@ -23,4 +23,6 @@ CHANGED_SECTIONS: dict[Action, frozenset[str]] = {
     Action.COMMENT: frozenset(),
     Action.EDIT_COMMENT: frozenset(),
     Action.DELETE_COMMENT: frozenset(),
+    Action.LINK_ISSUE: frozenset({"linked_issues"}),
+    Action.UNLINK_ISSUE: frozenset({"linked_issues"}),
 }

@@ -72,6 +72,19 @@ def require_may_manage_alerts(user: User | None, *, project_id: int) -> None:
         raise Forbidden(MANAGE_ALERTS_MESSAGE)
 
 
+CONFIGURE_TRACKERS_MESSAGE = "Only leads and admins say where a project's issue trackers are."
+
+
+def may_configure_trackers(user: User | None, *, project_id: int) -> bool:
+    """Leads and admins who can see the project set its GitHub and Jira links."""
+    return has_lead_powers(user) and access.can_see_project(user, project_id)
+
+
+def require_may_configure_trackers(user: User | None, *, project_id: int) -> None:
+    if not may_configure_trackers(user, project_id=project_id):
+        raise Forbidden(CONFIGURE_TRACKERS_MESSAGE)
+
+
 def require_role(user: User | None) -> None:
     if not has_role(user):
         raise Forbidden(NO_ROLE_MESSAGE)

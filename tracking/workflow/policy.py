@@ -9,7 +9,7 @@ primary) are checked by the verbs.
 from collections.abc import Iterable
 
 from tracking import access
-from tracking.models import Comment, Error, ErrorAssignment, ErrorEscalation, User
+from tracking.models import Comment, Error, ErrorAssignment, ErrorEscalation, LinkedIssue, User
 from tracking.workflow import permissions, transitions
 from tracking.workflow.exceptions import Forbidden, NotFound, Refused
 from tracking.workflow.transitions import Action
@@ -23,11 +23,13 @@ def check(
     active_assignment: ErrorAssignment | None = None,
     escalation: ErrorEscalation | None = None,
     comment: Comment | None = None,
+    linked_issue: LinkedIssue | None = None,
 ) -> None:
     """Raise Forbidden or Refused when `user` may not take `action` on `error` now.
 
     `active_assignment` is the error's active assignment (needed for take and unassign);
-    `escalation` is the one being acknowledged; `comment` the one edited or deleted.
+    `escalation` is the one being acknowledged; `comment` the one edited or deleted;
+    `linked_issue` the one unlinked.
     NotFound (404) when `user` cannot see the error's project: before any rule about
     the error, so none confirms it exists.
     """
@@ -71,6 +73,12 @@ def check(
             if action is Action.EDIT_COMMENT:
                 raise Forbidden("Only its author can edit a comment.")
             raise Forbidden("Only its author or an admin can delete a comment.")
+    # Anyone who may link may unlink, whoever linked it: the tracker's issue belongs to
+    # the team, not to the person who pasted it.
+    elif action is Action.UNLINK_ISSUE and (
+        linked_issue is None or linked_issue.error_id != error.pk
+    ):
+        raise Refused("This issue is not linked to this error (any more).")
 
 
 def can(
@@ -81,6 +89,7 @@ def can(
     active_assignment: ErrorAssignment | None = None,
     escalation: ErrorEscalation | None = None,
     comment: Comment | None = None,
+    linked_issue: LinkedIssue | None = None,
 ) -> bool:
     """`check` as a yes/no, for hiding actions. Pass what the page already loaded."""
     try:
@@ -91,13 +100,16 @@ def can(
             active_assignment=active_assignment,
             escalation=escalation,
             comment=comment,
+            linked_issue=linked_issue,
         )
     except (Refused, Forbidden, NotFound):
         return False
     return True
 
 
-PER_RECORD_ACTIONS = frozenset({Action.ACKNOWLEDGE, Action.EDIT_COMMENT, Action.DELETE_COMMENT})
+PER_RECORD_ACTIONS = frozenset(
+    {Action.ACKNOWLEDGE, Action.EDIT_COMMENT, Action.DELETE_COMMENT, Action.UNLINK_ISSUE}
+)
 
 
 def allowed_actions(
@@ -106,12 +118,14 @@ def allowed_actions(
     *,
     active_assignment: ErrorAssignment | None = None,
     escalations: Iterable[ErrorEscalation] = (),
+    linked_issues: Iterable[LinkedIssue] = (),
 ) -> frozenset[Action]:
     """The actions to offer `user` on `error` (templates: `{% if "resolve" in allowed %}`).
 
     `active_assignment` and `escalations` (the error's escalations) come from the page,
     so this runs no query beyond the user's groups (once per request). ACKNOWLEDGE is
-    offered when one of `escalations` waits for this user; editing and deleting a
+    offered when one of `escalations` waits for this user, UNLINK_ISSUE when one of
+    `linked_issues` (the error's) may be unlinked; editing and deleting a
     comment are offered per comment (`can(..., comment=...)`), not here.
     """
     if not permissions.has_role(user):
@@ -124,4 +138,6 @@ def allowed_actions(
     }
     if any(can(user, Action.ACKNOWLEDGE, error, escalation=e) for e in escalations):
         allowed.add(Action.ACKNOWLEDGE)
+    if any(can(user, Action.UNLINK_ISSUE, error, linked_issue=link) for link in linked_issues):
+        allowed.add(Action.UNLINK_ISSUE)
     return frozenset(allowed)

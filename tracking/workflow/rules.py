@@ -7,10 +7,13 @@ after the form.
 
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.encoding import iri_to_uri
 
-from tracking.models import Error, ErrorStatus, ResolutionType
+from tracking.models import LINKED_ISSUE_URL_MAX, Error, ErrorStatus, ResolutionType
 from tracking.workflow.exceptions import Refused
 
 # The database's limits on the workflow's texts.
@@ -80,3 +83,29 @@ def primary_for(duplicate: Error, primary: Error) -> None:
             "That error is itself a duplicate; choose the error it duplicates instead.",
             field="primary",
         )
+
+
+_http_url = URLValidator(schemes=["http", "https"])
+
+
+def issue_url(value: str | None) -> str:
+    """A linked issue's address: http or https only (a javascript: link would run in
+    the page of whoever clicks it), kept percent-encoded (ASCII) so its length is what
+    the database checks and indexes."""
+    text = (value or "").strip()
+    if not text:
+        raise Refused("The issue's address is required.", field="url")
+    try:
+        _http_url(text)
+    except ValidationError:
+        raise Refused(
+            "Give the issue's http or https address, e.g. https://github.com/acme/shop/issues/12.",
+            field="url",
+        ) from None
+    text = iri_to_uri(text)
+    if len(text) > LINKED_ISSUE_URL_MAX:
+        raise Refused(
+            f"The address is too long ({len(text)} characters; at most {LINKED_ISSUE_URL_MAX}).",
+            field="url",
+        )
+    return text

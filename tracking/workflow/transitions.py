@@ -22,6 +22,8 @@ class Action(StrEnum):
     COMMENT = "comment"
     EDIT_COMMENT = "edit_comment"
     DELETE_COMMENT = "delete_comment"
+    LINK_ISSUE = "link_issue"
+    UNLINK_ISSUE = "unlink_issue"
 
 
 UNRESOLVED = ErrorStatus.UNRESOLVED
@@ -49,6 +51,9 @@ ALLOWED_FROM: dict[Action, frozenset[str]] = {
     Action.COMMENT: EVERY_STATUS,
     Action.EDIT_COMMENT: EVERY_STATUS,
     Action.DELETE_COMMENT: EVERY_STATUS,
+    # A tracker's issue may be opened (or found) whatever the error's state.
+    Action.LINK_ISSUE: EVERY_STATUS,
+    Action.UNLINK_ISSUE: EVERY_STATUS,
 }
 
 # action -> {status it may not start from: message}; None is every other such status.

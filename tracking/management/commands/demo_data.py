@@ -22,6 +22,7 @@ from sentry_sdk.transport import Transport
 from tracking import workflow
 from tracking.ingest.parsing import build_event
 from tracking.models import Error, ErrorStatus, Project, ResolutionType, User
+from tracking.services import projects as project_services
 from tracking.services.occurrences import record_occurrence
 
 DEMO_NAMESPACE = uuid.UUID("6f1c1f0e-5d0a-4a8e-9a43-1d3c0e7b2a10")
@@ -239,6 +240,7 @@ class Command(BaseCommand):
         errors = self.ingest_errors(projects)
         self.ensure_escalation_policy(users, projects)
         self.run_workflow(users, types, errors, projects)
+        self.ensure_tracker_links(users, errors, projects)
         self.ensure_teams(users, projects)
         self.print_summary(projects)
 
@@ -529,6 +531,27 @@ class Command(BaseCommand):
             and not errors["deprecation"].activities.filter(verb="ignored").exists()
         ):
             workflow.ignore(error=errors["deprecation"], by=lead)
+
+    def ensure_tracker_links(self, users, errors, projects) -> None:
+        """Storefront's errors offer "Create a GitHub issue"; one already has its issue."""
+        storefront = projects["storefront"]
+        if not storefront.github_repository:
+            project_services.set_issue_trackers(
+                project=storefront,
+                by=users["lead"],
+                github_repository="acme/storefront",
+                jira_base_url="",
+                jira_project_id=None,
+                jira_issue_type_id=None,
+            )
+        searching = errors["timeout-search"]
+        if not searching.linked_issues.exists():
+            workflow.link_issue(
+                error=searching,
+                by=users["engineer"],
+                url="https://github.com/acme/storefront/issues/231",
+                title="Search cluster sizing",
+            )
 
     def ensure_escalation_policy(
         self, users: dict[str, User], projects: dict[str, Project]

@@ -328,6 +328,8 @@ class AlertDeliveryAdmin(ReadOnlyAdmin):
     list_filter = ("status", "channel__kind")
     list_select_related = ("alert", "channel")
     inlines = (AlertDeliveryAttemptInline,)
+
+
 # Linked issues (written by the workflow's link_issue / unlink_issue) -----------------
 
 

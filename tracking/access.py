@@ -36,13 +36,14 @@ from tracking.models import (
 _CACHE_ATTRIBUTE = "_tracking_visible_project_ids"
 
 
-def _is_active_user(user: User | None) -> bool:
+def is_active_user(user: User | None) -> bool:
+    """Signed in and not deactivated: the least anyone needs to see or do anything."""
     return bool(user is not None and user.is_authenticated and user.is_active)
 
 
 def sees_every_project(user: User | None) -> bool:
     """Admins (active staff) see every project, in a team or not."""
-    return _is_active_user(user) and user.is_staff
+    return is_active_user(user) and user.is_staff
 
 
 def _guarded(project_ref: OuterRef | int) -> Exists:
@@ -67,7 +68,7 @@ def visible_project_ids(user: User | None) -> frozenset[int] | None:
     """
     if sees_every_project(user):
         return None
-    if not _is_active_user(user):
+    if not is_active_user(user):
         return frozenset()
     cached = getattr(user, _CACHE_ATTRIBUTE, None)
     if cached is None:

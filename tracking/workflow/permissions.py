@@ -35,20 +35,17 @@ def forget_roles(user: User) -> None:
     user._tracking_role_groups = None
 
 
-def _is_active_user(user: User | None) -> bool:
-    return bool(user is not None and user.is_authenticated and user.is_active)
-
-
 def is_admin(user: User | None) -> bool:
-    return _is_active_user(user) and user.is_staff
+    # One rule for "admin": the active staff who see every project.
+    return access.sees_every_project(user)
 
 
 def is_lead(user: User | None) -> bool:
-    return _is_active_user(user) and LEADS in _group_names(user)
+    return access.is_active_user(user) and LEADS in _group_names(user)
 
 
 def is_engineer(user: User | None) -> bool:
-    return _is_active_user(user) and ENGINEERS in _group_names(user)
+    return access.is_active_user(user) and ENGINEERS in _group_names(user)
 
 
 def has_lead_powers(user: User | None) -> bool:

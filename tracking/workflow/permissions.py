@@ -99,10 +99,7 @@ def colleagues(user: User | None) -> QuerySet[User]:
     ids = access.visible_project_ids(user)
     if ids is None:
         return assignable_users()
-    seeing = Q(pk__in=[])
-    for project_id in sorted(ids):
-        seeing |= access.people_who_can_see(project_id)
-    return assignable_users().filter(seeing)
+    return assignable_users().filter(access.people_who_can_see_any(ids))
 
 
 def assignee_choices(user: User, *, project_id: int | None = None) -> QuerySet[User]:

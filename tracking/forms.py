@@ -479,6 +479,7 @@ class CommentForm(WorkflowForm):
     body = forms.CharField(
         label="Comment",
         required=False,  # the workflow's rule says it is required, in its words
+        max_length=rules.COMMENT_BODY_MAX,
         widget=forms.Textarea(
             attrs={"rows": 3, "placeholder": "Markdown; @username tells that person"}
         ),
@@ -491,7 +492,10 @@ class CommentForm(WorkflowForm):
 class EditCommentForm(WorkflowForm):
     comment = forms.CharField(widget=forms.HiddenInput)
     body = forms.CharField(
-        label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label="Comment",
+        required=False,
+        max_length=rules.COMMENT_BODY_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
     def run_service(self) -> Any:

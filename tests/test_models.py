@@ -14,6 +14,7 @@ from tracking.models import (
     ErrorAssignment,
     ErrorDuplicate,
     ErrorEscalation,
+    EscalationPolicy,
     ResolutionType,
     time_ordered_uuid,
 )
@@ -47,6 +48,12 @@ def test_a_comment_body_over_its_limit_is_refused(project, engineer):
     limit = Comment._meta.get_field("body").max_length
     Comment.objects.create(error=error, author=engineer, body="x" * limit)
     refuses(lambda: Comment.objects.create(error=error, author=engineer, body="x" * (limit + 1)))
+
+
+def test_a_second_global_default_escalation_policy_is_refused(project):
+    EscalationPolicy.objects.create(name="Everyone", project=None)
+    EscalationPolicy.objects.create(name="Checkout", project=project)  # a project's own: fine
+    refuses(lambda: EscalationPolicy.objects.create(name="Another", project=None))
 
 
 def test_resolution_type_description_longer_than_500_is_refused(admin_user):

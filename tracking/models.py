@@ -715,9 +715,19 @@ class TeamProject(models.Model):
 # Escalation policies (who is next when an escalation is not acknowledged in time)
 
 
+# At most one policy without a project. Rows with a NULL project are distinct to a
+# plain unique index, so the index is on a constant, over those rows only.
+ONE_GLOBAL_DEFAULT_POLICY = models.UniqueConstraint(
+    Value(True),
+    condition=Q(project__isnull=True),
+    name="escalation_policy_one_default",
+    violation_error_message="There is a global default policy already.",
+)
+
+
 class EscalationPolicy(models.Model):
     """The chain of steps an unacknowledged escalation moves along; one per project,
-    and one without a project: the global default (admin refuses a second one)."""
+    and one without a project: the global default (the database refuses a second)."""
 
     id = models.AutoField(primary_key=True)
     name = models.CharField(max_length=100)
@@ -742,14 +752,18 @@ class EscalationPolicy(models.Model):
     class Meta:
         db_table = "escalation_policy"
         verbose_name_plural = "escalation policies"
+        constraints = [ONE_GLOBAL_DEFAULT_POLICY]
 
     def __str__(self) -> str:
         return self.name
 
     def clean(self) -> None:
-        defaults = EscalationPolicy.objects.filter(project__isnull=True).exclude(pk=self.pk)
-        if self.project_id is None and defaults.exists():
-            raise ValidationError({"project": "There is a global default policy already."})
+        # The constraint's own check and words, shown on the project field (the choice
+        # to change) instead of above the form.
+        try:
+            ONE_GLOBAL_DEFAULT_POLICY.validate(EscalationPolicy, self)
+        except ValidationError as exc:
+            raise ValidationError({"project": exc.messages}) from exc
 
     def deadline_for(self, level: str) -> timedelta:
         return getattr(self, f"{level}_deadline")

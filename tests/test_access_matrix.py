@@ -400,3 +400,29 @@ def test_the_lost_access_reassign_form_offers_only_the_leads_colleagues(world, p
     form = html.split('id="lost-access-assignee"')[1].split("</select>")[0]
     assert world.engineer.username in form
     assert "payments-engineer" not in form
+
+
+def test_idor_sweep_comments_of_project_b_are_out_of_reach(world, payments, theirs):
+    """The comment actions (not action cases) on B's error are 404 for a member of A,
+    and a comment of B named from A's own error is no comment of that error."""
+    outsider = payments.teams.get().members.get()
+    note = workflow.comment(error=theirs, by=outsider, body="The card network is down.")
+    mine = workflow.comment(error=world.error, by=world.engineer, body="Looking.")
+    client = client_for(world.engineer)
+    before = snapshot()
+    for action in ("comment", "edit_comment", "delete_comment"):
+        data = {"body": "Mine now.", "comment": note.pk}
+        assert client.get(action_url(theirs, action)).status_code == 404
+        assert client.post(action_url(theirs, action), data).status_code == 404
+    page = client.get(reverse("error_detail", args=[world.error.pk])).content.decode()
+    assert "The card network is down." not in page
+    for action in ("edit_comment", "delete_comment"):
+        response = client.post(
+            action_url(world.error, action), {"comment": note.pk, "body": "Mine now."}
+        )
+        assert response.status_code in (302, 403), (action, response.status_code)
+    note.refresh_from_db()
+    assert note.body == "The card network is down." and note.deleted_at is None
+    assert snapshot() == before
+    mine.refresh_from_db()
+    assert mine.body == "Looking."

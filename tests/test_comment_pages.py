@@ -12,6 +12,7 @@ from tests.helpers.ingested import ingest
 from tests.helpers.xss import XSS_CORPUS, assert_inert
 from tracking import workflow
 from tracking.models import Comment
+from tracking.workflow import rules
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +54,18 @@ def test_a_comment_with_a_mention_is_posted_and_shown_in_the_timeline(
     if not htmx:
         assert "Comment added; told " in visible_text(html)
     assert [m.to for m in mailoutbox] == [[lead.email]]
+
+
+def test_the_comment_box_says_the_limit_and_a_longer_comment_is_refused(ingested, engineer_client):
+    limit = rules.COMMENT_BODY_MAX
+    assert f'maxlength="{limit}"' in page(engineer_client, ingested)
+    response = engineer_client.post(
+        action_url(ingested, "comment"), {"body": "x" * (limit + 1)}, follow=True
+    )
+    assert response.status_code == 200
+    form = response.content.decode().split('id="comment-form"')[1].split("</form>")[0]
+    assert f"at most {limit} characters" in visible_text(form)
+    assert not Comment.objects.exists()
 
 
 @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])

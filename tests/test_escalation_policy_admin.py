@@ -49,6 +49,30 @@ def test_a_second_global_default_is_refused(admin_client, lead):
     )
     assert response.status_code == 200
     assert "There is a global default policy already." in response.content.decode()
+    # Once, on the project field: the constraint's words, not a second copy above the form.
+    html = response.content.decode()
+    assert html.count("There is a global default policy already.") == 1
+    field = html.split('class="form-row field-project')[1].split("</select>")[0]
+    assert "There is a global default policy already." in field
+    assert EscalationPolicy.objects.count() == 1
+
+
+def test_the_global_default_can_be_edited_and_a_project_policy_added_beside_it(
+    admin_client, lead, project
+):
+    default = make_policy(project=None, people=[lead])
+    data = policy_form(name="Renamed", step_user=str(lead.pk))
+    data |= {
+        "steps-INITIAL_FORMS": "1",
+        "steps-0-id": str(default.steps.get().pk),
+        "steps-0-policy": str(default.pk),
+    }
+    response = admin_client.post(
+        reverse("admin:tracking_escalationpolicy_change", args=[default.pk]), data
+    )
+    assert response.status_code == 302, response.content
+    default.refresh_from_db()
+    assert default.name == "Renamed" and default.project is None
 
 
 def test_a_policy_for_a_project(admin_client, lead, project):

@@ -3,13 +3,18 @@
 import time
 
 import pytest
+from django.apps import apps
 from django.db import IntegrityError, connection, transaction
+from django.db.models import CheckConstraint
 
 from tests.helpers import factories
+from tests.helpers.ingested import ingest
 from tracking.models import (
+    Comment,
     ErrorAssignment,
     ErrorDuplicate,
     ErrorEscalation,
+    EscalationPolicy,
     ResolutionType,
     time_ordered_uuid,
 )
@@ -20,6 +25,35 @@ pytestmark = pytest.mark.django_db
 def refuses(callable_) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         callable_()
+
+
+def test_every_length_check_allows_what_its_columns_max_length_says():
+    """max_length_check repeats the field's max_length (the models cannot import the
+    limits from the workflow): the two numbers stay one."""
+    checked = 0
+    for model in apps.get_app_config("tracking").get_models():
+        for constraint in model._meta.constraints:
+            if isinstance(constraint, CheckConstraint) and "_max_" in constraint.name:
+                field, limit = (
+                    constraint.condition.lhs.source_expressions[0].name,
+                    constraint.condition.rhs,
+                )
+                assert model._meta.get_field(field).max_length == limit, constraint.name
+                checked += 1
+    assert checked >= 8
+
+
+def test_a_comment_body_over_its_limit_is_refused(project, engineer):
+    error = ingest(project)
+    limit = Comment._meta.get_field("body").max_length
+    Comment.objects.create(error=error, author=engineer, body="x" * limit)
+    refuses(lambda: Comment.objects.create(error=error, author=engineer, body="x" * (limit + 1)))
+
+
+def test_a_second_global_default_escalation_policy_is_refused(project):
+    EscalationPolicy.objects.create(name="Everyone", project=None)
+    EscalationPolicy.objects.create(name="Checkout", project=project)  # a project's own: fine
+    refuses(lambda: EscalationPolicy.objects.create(name="Another", project=None))
 
 
 def test_resolution_type_description_longer_than_500_is_refused(admin_user):

@@ -9,14 +9,16 @@ and rollback do; one test commits for real.
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.helpers import factories
+from tests.helpers.ingested import ingest
 from tracking import notifications, workflow
 from tracking.models import ErrorStatus
-from tracking.workflow import Refused
+from tracking.workflow import Refused, reminders
 
 pytestmark = pytest.mark.django_db
 
@@ -231,3 +233,37 @@ def test_subjects_are_single_line_whatever_the_title_holds(
     assert not any(ord(char) < 32 or char in "\x7f\x85\u2028\u2029" for char in mail.subject)
     assert mail.subject.startswith("[Error tracker] Assigned to you: ")
     assert len(mail.subject) <= notifications.SUBJECT_MAX
+
+
+def test_the_due_soon_and_overdue_reminders_say_when_and_go_to_whom_they_concern(
+    lead, engineer, project, mailoutbox, django_capture_on_commit_callbacks
+):
+    error = ingest(project, exc_type="KeyError", value="'basket'")
+    due = timezone.now() + timedelta(days=2)
+    assignment = workflow.assign(error=error, assignee=engineer, by=lead, due_date=due)
+    when = timezone.localtime(due).strftime("%Y-%m-%d %H:%M %Z")
+    mailoutbox.clear()
+    args = {"assignment_id": str(assignment.pk), "due_date": due.isoformat()}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reminders.remind(kind=reminders.DUE_SOON, **args)
+    [soon] = mailoutbox
+    assert soon.to == [engineer.email]
+    assert soon.subject == f"[Error tracker] Due soon: {error.title}"
+    assert soon.body.startswith(f"An error assigned to you is due {when}.\n\nError: {error.title}")
+    assert link_to(error) in soon.body
+
+    mailoutbox.clear()
+    with (
+        time_machine.travel(due + timedelta(minutes=1)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert reminders.remind(kind=reminders.OVERDUE, **args)
+    assert sorted(mail.to[0] for mail in mailoutbox) == sorted([engineer.email, lead.email])
+    for mail in mailoutbox:
+        assert mail.subject == f"[Error tracker] Overdue: {error.title}"
+        assert mail.body.startswith(
+            f"The error assigned to {engineer} was due {when} and is still open.\n\n"
+            f"Error: {error.title}\nProject: {project.name}"
+        )
+        assert link_to(error) in mail.body

@@ -18,6 +18,7 @@ the error exists (`get_error_or_404`).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -36,13 +37,14 @@ from tracking.models import (
 _CACHE_ATTRIBUTE = "_tracking_visible_project_ids"
 
 
-def _is_active_user(user: User | None) -> bool:
+def is_active_user(user: User | None) -> bool:
+    """Signed in and not deactivated: the least anyone needs to see or do anything."""
     return bool(user is not None and user.is_authenticated and user.is_active)
 
 
 def sees_every_project(user: User | None) -> bool:
     """Admins (active staff) see every project, in a team or not."""
-    return _is_active_user(user) and user.is_staff
+    return is_active_user(user) and user.is_staff
 
 
 def _guarded(project_ref: OuterRef | int) -> Exists:
@@ -67,7 +69,7 @@ def visible_project_ids(user: User | None) -> frozenset[int] | None:
     """
     if sees_every_project(user):
         return None
-    if not _is_active_user(user):
+    if not is_active_user(user):
         return frozenset()
     cached = getattr(user, _CACHE_ATTRIBUTE, None)
     if cached is None:
@@ -144,14 +146,25 @@ def get_project_or_404(user: User | None, project_id: int) -> Project:
         raise Http404("No such project.") from exc
 
 
-def people_who_can_see(project_ref: OuterRef | int) -> Q:
+def people_who_can_see(project_id: int) -> Q:
     """A condition on User: active, and an admin, or the project has no team, or a
-    member of one of its teams. `project_ref` is an id or an OuterRef to one."""
-    return Q(is_active=True) & (
-        Q(is_staff=True)
-        | ~_guarded(project_ref)
-        | _member_of_a_team_of(OuterRef("pk"), project_ref)
+    member of one of its teams."""
+    return people_who_can_see_any([project_id])
+
+
+def people_who_can_see_any(project_ids: Iterable[int]) -> Q:
+    """A condition on User: can see at least one of the projects. Set-based, whatever
+    the number of ids: one uncorrelated EXISTS (is any of them open to everyone? the
+    database answers it once) and one EXISTS per person through the (user, team) and
+    (project, team) indexes."""
+    ids = sorted(project_ids)
+    if not ids:
+        return Q(pk__in=[])  # matches no one, without asking the database
+    some_open = Exists(Project.objects.filter(pk__in=ids, team_links__isnull=True))
+    in_a_team_of_one = Exists(
+        TeamMember.objects.filter(user_id=OuterRef("pk"), team__project_links__project_id__in=ids)
     )
+    return Q(is_active=True) & (Q(is_staff=True) | some_open | in_a_team_of_one)
 
 
 def members_of_project(project: Project | int) -> QuerySet[User]:

@@ -3,6 +3,8 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import ProtectedError
 from django.http import HttpRequest
 from django.shortcuts import redirect
@@ -10,6 +12,8 @@ from django.shortcuts import redirect
 from tracking import models
 from tracking.alerts import targets
 from tracking.auth import ThrottledAdminAuthenticationForm
+from tracking.services import teams
+from tracking.workflow.exceptions import Refused
 
 # The admin's sign-in goes through the same throttle as /login/ (axes counts both; the
 # form adds the per-username lock and the lockout message).
@@ -215,8 +219,19 @@ class ActivityAdmin(ReadOnlyAdmin):
 # duplicates are shown on the error page instead.
 
 
+class TeamMemberForm(forms.ModelForm):
+    def clean_user(self) -> models.User:
+        user = self.cleaned_data["user"]
+        try:
+            teams.check_may_join(user)
+        except Refused as exc:
+            raise ValidationError(exc.message) from exc
+        return user
+
+
 class TeamMemberInline(admin.TabularInline):
     model = models.TeamMember
+    form = TeamMemberForm
     extra = 0
     autocomplete_fields = ("user",)
     readonly_fields = ("added_at",)
@@ -230,13 +245,69 @@ class TeamProjectInline(admin.TabularInline):
 
 @admin.register(models.Team)
 class TeamAdmin(admin.ModelAdmin):
-    """The Teams page (/teams/) does the same through the services and says what a
-    removal strands; here rows change directly, and the lead's dashboard still finds
-    the stranded work (tracking.access.assignments_lost_access)."""
+    """Every change of members and projects goes through tracking.services.teams, as on
+    the Teams page (/teams/): escalations stranded by a removal move on along their
+    policy, and the admin is told what the removal left with people who can no longer
+    see it."""
 
     list_display = ("name", "created_at")
     search_fields = ("name",)
     inlines = (TeamMemberInline, TeamProjectInline)
+
+    def delete_model(self, request: HttpRequest, obj: models.Team) -> None:
+        self._tell(request, teams.delete_team(team=obj, by=request.user))
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        stranded = teams.StrandedWork()
+        for team in queryset:
+            stranded |= teams.delete_team(team=team, by=request.user)
+        self._tell(request, stranded)
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        if formset.model not in _TEAM_LINKS:
+            super().save_formset(request, form, formset, change)
+            return
+        field, add, remove = _TEAM_LINKS[formset.model]
+        team, by = form.instance, request.user
+        formset.save(commit=False)  # sorts the rows into new, changed and deleted; writes nothing
+        stranded = teams.StrandedWork()
+        # A changed row names someone (or something) else: out with the one it named.
+        removed = [
+            getattr(formset.model.objects.get(pk=row.pk), field)
+            for row in [*formset.deleted_objects, *(row for row, _ in formset.changed_objects)]
+        ]
+        added = [
+            getattr(row, field)
+            for row in [*(row for row, _ in formset.changed_objects), *formset.new_objects]
+        ]
+        try:
+            with transaction.atomic():
+                for target in removed:
+                    stranded |= remove(team=team, **{field: target}, by=by)
+                for target in added:
+                    stranded |= add(team=team, **{field: target}, by=by) or teams.StrandedWork()
+        except Refused as exc:
+            # The forms asked the same rules, so this is a change made meanwhile: none of
+            # this inline's changes stay.
+            self.message_user(
+                request,
+                f"The team's {formset.model._meta.verbose_name_plural} were not changed: "
+                f"{exc.message}",
+                messages.ERROR,
+            )
+            return
+        self._tell(request, stranded)
+
+    def _tell(self, request: HttpRequest, stranded: teams.StrandedWork) -> None:
+        if stranded:
+            self.message_user(request, stranded.summary, messages.WARNING)
+
+
+# The team's inline rows: the field each names, and the services that add and remove one.
+_TEAM_LINKS = {
+    models.TeamMember: ("user", teams.add_member, teams.remove_member),
+    models.TeamProject: ("project", teams.add_project, teams.remove_project),
+}
 
 
 # Escalation policies

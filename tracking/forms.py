@@ -24,8 +24,6 @@ from django.utils import timezone
 
 from tracking import access, workflow
 from tracking.models import (
-    LINKED_ISSUE_TITLE_MAX,
-    LINKED_ISSUE_URL_MAX,
     Error,
     ErrorAssignment,
     ErrorDuplicate,
@@ -482,6 +480,7 @@ class CommentForm(WorkflowForm):
     body = forms.CharField(
         label="Comment",
         required=False,  # the workflow's rule says it is required, in its words
+        max_length=rules.COMMENT_BODY_MAX,
         widget=forms.Textarea(
             attrs={"rows": 3, "placeholder": "Markdown; @username tells that person"}
         ),
@@ -494,7 +493,10 @@ class CommentForm(WorkflowForm):
 class EditCommentForm(WorkflowForm):
     comment = forms.CharField(widget=forms.HiddenInput)
     body = forms.CharField(
-        label="Comment", required=False, widget=forms.Textarea(attrs={"rows": 3})
+        label="Comment",
+        required=False,
+        max_length=rules.COMMENT_BODY_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
     def run_service(self) -> Any:
@@ -527,7 +529,7 @@ class LinkIssueForm(WorkflowForm):
         widget=forms.URLInput(
             attrs={
                 "placeholder": "https://github.com/acme/shop/issues/12",
-                "maxlength": LINKED_ISSUE_URL_MAX,
+                "maxlength": rules.LINKED_ISSUE_URL_MAX,
             }
         ),
     )
@@ -535,7 +537,7 @@ class LinkIssueForm(WorkflowForm):
     title = forms.CharField(
         label="Title (optional)",
         required=False,
-        widget=forms.TextInput(attrs={"maxlength": LINKED_ISSUE_TITLE_MAX}),
+        widget=forms.TextInput(attrs={"maxlength": rules.LINKED_ISSUE_TITLE_MAX}),
     )
 
     def run_service(self) -> LinkedIssue:

@@ -748,9 +748,19 @@ class TeamProject(models.Model):
 # Escalation policies (who is next when an escalation is not acknowledged in time)
 
 
+# At most one policy without a project. Rows with a NULL project are distinct to a
+# plain unique index, so the index is on a constant, over those rows only.
+ONE_GLOBAL_DEFAULT_POLICY = models.UniqueConstraint(
+    Value(True),
+    condition=Q(project__isnull=True),
+    name="escalation_policy_one_default",
+    violation_error_message="There is a global default policy already.",
+)
+
+
 class EscalationPolicy(models.Model):
     """The chain of steps an unacknowledged escalation moves along; one per project,
-    and one without a project: the global default (admin refuses a second one)."""
+    and one without a project: the global default (the database refuses a second)."""
 
     id = models.AutoField(primary_key=True)
     name = models.CharField(max_length=100)
@@ -775,14 +785,18 @@ class EscalationPolicy(models.Model):
     class Meta:
         db_table = "escalation_policy"
         verbose_name_plural = "escalation policies"
+        constraints = [ONE_GLOBAL_DEFAULT_POLICY]
 
     def __str__(self) -> str:
         return self.name
 
     def clean(self) -> None:
-        defaults = EscalationPolicy.objects.filter(project__isnull=True).exclude(pk=self.pk)
-        if self.project_id is None and defaults.exists():
-            raise ValidationError({"project": "There is a global default policy already."})
+        # The constraint's own check and words, shown on the project field (the choice
+        # to change) instead of above the form.
+        try:
+            ONE_GLOBAL_DEFAULT_POLICY.validate(EscalationPolicy, self)
+        except ValidationError as exc:
+            raise ValidationError({"project": exc.messages}) from exc
 
     def deadline_for(self, level: str) -> timedelta:
         return getattr(self, f"{level}_deadline")
@@ -850,9 +864,6 @@ class NotificationSettings(models.Model):
 # Comments ---------------------------------------------------------------------------
 
 
-COMMENT_BODY_MAX = 10000
-
-
 class Comment(models.Model):
     """A person's Markdown note on an error, shown in its timeline.
 
@@ -865,7 +876,7 @@ class Comment(models.Model):
         Error, on_delete=models.PROTECT, related_name="comments", db_index=False
     )
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="comments")
-    body = models.TextField(max_length=COMMENT_BODY_MAX, blank=True, default="")
+    body = models.TextField(max_length=10000, blank=True, default="")
     created_at = models.DateTimeField(db_default=Now())
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -875,6 +886,7 @@ class Comment(models.Model):
 
     class Meta:
         db_table = "comment"
+        constraints = [max_length_check("body", 10000, "comment")]
         indexes = [models.Index(fields=["error", "created_at"], name="comment_error_time")]
 
     def __str__(self) -> str:

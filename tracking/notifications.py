@@ -240,44 +240,47 @@ def notify_acknowledged(escalation: ErrorEscalation) -> None:
     )
 
 
-def notify_due_soon(assignment: ErrorAssignment) -> None:
+def _remind_of_due_date(
+    assignment: ErrorAssignment, *, reason: str, subject: str, opening: str, people: list[User]
+) -> None:
+    """The due-date reminders' one email: keyed by the due date, so a changed due date
+    is reminded of again."""
     error = assignment.error
-    lines = [
-        f"An error assigned to you is due {_format_time(assignment.due_date)}.",
-        "",
-        *_error_lines(error),
-    ]
-    queue_email(
-        to=assignment.assigned_to,
+    lines = [opening, "", *_error_lines(error)]
+    for person in people:
+        queue_email(
+            to=person,
+            reason=reason,
+            about=f"assignment-{assignment.pk}-{assignment.due_date.isoformat()}",
+            subject=f"{subject}: {error.title}",
+            lines=lines,
+            error=error,
+        )
+
+
+def notify_due_soon(assignment: ErrorAssignment) -> None:
+    _remind_of_due_date(
+        assignment,
         reason="due-soon",
-        about=f"assignment-{assignment.pk}-{assignment.due_date.isoformat()}",
-        subject=f"Due soon: {error.title}",
-        lines=lines,
-        error=error,
+        subject="Due soon",
+        opening=f"An error assigned to you is due {_format_time(assignment.due_date)}.",
+        people=[assignment.assigned_to],
     )
 
 
 def notify_overdue(assignment: ErrorAssignment) -> None:
     """To the assignee, and to whoever assigned it when that was someone else."""
-    error = assignment.error
-    lines = [
-        f"The error assigned to {assignment.assigned_to} was due "
-        f"{_format_time(assignment.due_date)} and is still open.",
-        "",
-        *_error_lines(error),
-    ]
     people = [assignment.assigned_to]
     if assignment.assigned_by_id != assignment.assigned_to_id:
         people.append(assignment.assigned_by)
-    for person in people:
-        queue_email(
-            to=person,
-            reason="overdue",
-            about=f"assignment-{assignment.pk}-{assignment.due_date.isoformat()}",
-            subject=f"Overdue: {error.title}",
-            lines=lines,
-            error=error,
-        )
+    _remind_of_due_date(
+        assignment,
+        reason="overdue",
+        subject="Overdue",
+        opening=f"The error assigned to {assignment.assigned_to} was due "
+        f"{_format_time(assignment.due_date)} and is still open.",
+        people=people,
+    )
 
 
 def digest_email(user: User, *, day: str) -> dict[str, str] | None:

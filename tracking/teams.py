@@ -17,7 +17,6 @@ from django.views.decorators.http import require_http_methods
 from tracking import access
 from tracking.models import Project, Team, User
 from tracking.services import teams
-from tracking.services.teams import StrandedWork
 from tracking.workflow import Forbidden, Refused
 
 
@@ -28,18 +27,6 @@ def _posted(model, request: HttpRequest, name: str):
     # A malformed id (not a number, not a UUID) names nothing either: 404, not 500.
     except (model.DoesNotExist, ValueError, TypeError, ValidationError) as exc:
         raise Http404(f"No such {model._meta.verbose_name}.") from exc
-
-
-def _stranded_message(stranded: StrandedWork) -> str:
-    parts = []
-    if stranded.assignments:
-        parts.append(f"{len(stranded.assignments)} active assignment(s)")
-    if stranded.escalations:
-        parts.append(f"{len(stranded.escalations)} open escalation(s)")
-    return (
-        " and ".join(parts) + " now sit with someone who can no longer see the project;"
-        " reassign them from the dashboard (Assignee lost access)."
-    )
 
 
 def _apply(request: HttpRequest, which: str) -> str:
@@ -68,7 +55,7 @@ def _apply(request: HttpRequest, which: str) -> str:
     else:
         raise Http404("No such form.")
     if stranded:
-        messages.warning(request, _stranded_message(stranded))
+        messages.warning(request, stranded.summary)
     return done
 
 

@@ -5,8 +5,8 @@ import pytest
 from tests.helpers import factories
 from tests.helpers.policies import make_policy
 from tests.helpers.teams import ingest_error, team_with
-from tracking import workflow
-from tracking.models import ErrorEscalation, Team, TeamMember, TeamProject
+from tracking import access, workflow
+from tracking.models import ErrorEscalation, Team, TeamMember, TeamProject, User
 from tracking.services import teams
 from tracking.workflow import Forbidden, Refused
 
@@ -111,3 +111,37 @@ def test_escalations_no_policy_covers_stay_where_they_are(
     teams.remove_member(team=team, user=other_engineer, by=admin_user)
     [escalation] = ErrorEscalation.objects.filter(error=error)
     assert escalation.timed_out_at is None and escalation.escalated_to == other_engineer
+
+
+def test_deleting_a_team_strands_what_its_members_lose_and_moves_escalations_on(
+    engineer, other_engineer, lead, admin_user, project
+):
+    error = ingest_error(project)
+    team = team_with(
+        "A", admin=admin_user, members=(engineer, other_engineer, lead), projects=(project,)
+    )
+    team_with("B", admin=admin_user, members=(engineer, lead), projects=(project,))
+    make_policy(project=project, people=[other_engineer, lead])
+    escalation = workflow.escalate(
+        error=error, to=other_engineer, by=engineer, reason="Needs the owner", level="high"
+    )
+
+    stranded = teams.delete_team(team=team, by=admin_user)
+
+    assert not Team.objects.filter(pk=team.pk).exists()
+    assert stranded.escalations == [escalation]
+    [following] = ErrorEscalation.objects.filter(error=error, automatic=True)
+    assert following.escalated_to == lead
+    assert "1 open escalation(s) now sit with someone" in stranded.summary
+
+
+def test_deleting_a_projects_last_team_opens_it_and_strands_nothing(
+    engineer, lead, admin_user, project
+):
+    error = ingest_error(project)
+    team = team_with("A", admin=admin_user, members=(engineer, lead), projects=(project,))
+    workflow.assign(error=error, assignee=engineer, by=lead)
+    assert not teams.delete_team(team=team, by=admin_user)
+    assert access.can_see_project(User.objects.get(pk=engineer.pk), project)
+    with pytest.raises(Forbidden):
+        teams.delete_team(team=team_with("B", admin=admin_user), by=lead)

@@ -6,7 +6,16 @@ import pytest
 from django.utils import timezone
 
 from tests.helpers import factories
-from tracking.models import ErrorStatus
+from tracking.models import (
+    Comment,
+    Error,
+    ErrorAssignment,
+    ErrorDuplicate,
+    ErrorEscalation,
+    ErrorResolution,
+    ErrorStatus,
+    Release,
+)
 from tracking.workflow import Action, Refused, rules, transitions
 
 
@@ -21,6 +30,32 @@ def test_text_required_and_too_long_name_the_field():
     assert info.value.field == "reason"
     with pytest.raises(Refused, match=r"too long \(11 characters; at most 10\)"):
         rules.text("x" * 11, limit=10, field="notes", label="Notes")
+
+
+@pytest.mark.parametrize(
+    ("limit", "columns"),
+    [
+        ("NOTES_MAX", [(ErrorAssignment, "assignment_notes")]),
+        ("REASON_MAX", [(ErrorEscalation, "escalation_reason")]),
+        (
+            "RESOLUTION_TEXT_MAX",
+            [
+                (ErrorResolution, "resolution_description"),
+                (ErrorResolution, "steps_taken"),
+                (ErrorResolution, "prevention_measures"),
+            ],
+        ),
+        ("SIMILARITY_REASON_MAX", [(ErrorDuplicate, "similarity_reason")]),
+        (
+            "RELEASE_MAX",
+            [(Release, "version"), (Error, "resolved_in_release"), (Error, "last_release")],
+        ),
+        ("COMMENT_BODY_MAX", [(Comment, "body")]),
+    ],
+)
+def test_each_limit_is_the_database_columns_it_guards(limit, columns):
+    for model, field in columns:
+        assert getattr(rules, limit) == model._meta.get_field(field).max_length, (model, field)
 
 
 def test_due_date_is_in_the_future():

@@ -40,6 +40,25 @@ class StrandedWork:
     def __bool__(self) -> bool:
         return bool(self.assignments or self.escalations)
 
+    def __or__(self, other: StrandedWork) -> StrandedWork:
+        return StrandedWork(
+            assignments=[*self.assignments, *other.assignments],
+            escalations=[*self.escalations, *other.escalations],
+        )
+
+    @property
+    def summary(self) -> str:
+        """What to tell the admin who made the change (the Teams page and Django admin)."""
+        parts = []
+        if self.assignments:
+            parts.append(f"{len(self.assignments)} active assignment(s)")
+        if self.escalations:
+            parts.append(f"{len(self.escalations)} open escalation(s)")
+        return (
+            " and ".join(parts) + " now sit with someone who can no longer see the project;"
+            " reassign them from the dashboard (Assignee lost access)."
+        )
+
 
 def _check_admin(by: User) -> None:
     if not access.sees_every_project(by):
@@ -95,12 +114,19 @@ def create_team(*, name: str, by: User) -> Team:
         raise Refused(f"There is already a team called {name}.", field="name") from exc
 
 
+def check_may_join(user: User) -> None:
+    """A team is for people who can sign in (forms call this too)."""
+    if not user.is_active:
+        raise Refused(
+            f"{user.display_name} cannot sign in; a team is for active people.", field="user"
+        )
+
+
 @transaction.atomic
 def add_member(*, team: Team, user: User, by: User) -> None:
     _check_admin(by)
     team = _locked(team)
-    if not user.is_active:
-        raise Refused(f"{user.display_name} cannot sign in; a team is for active people.")
+    check_may_join(user)
     _, created = TeamMember.objects.get_or_create(team=team, user=user)
     if not created:
         raise Refused(f"{user.display_name} is already in {team.name}.")
@@ -147,5 +173,21 @@ def remove_project(*, team: Team, project: Project, by: User) -> StrandedWork:
     if not deleted:
         raise Refused(f"{project.name} is not in {team.name}.")
     stranded = _stranded(projects=[project.pk])
+    reroute_stranded_escalations(stranded)
+    return stranded
+
+
+@transaction.atomic
+def delete_team(*, team: Team, by: User) -> StrandedWork:
+    """Delete a team: its members lose its projects unless another team of theirs has
+    them; a project it was the last team of is open to everyone again."""
+    _check_admin(by)
+    team = _locked(team)
+    members = list(team.members.all())
+    project_ids = list(team.project_links.values_list("project_id", flat=True))
+    team.delete()
+    for member in members:
+        access.forget(member)
+    stranded = _stranded(users=members, projects=project_ids)
     reroute_stranded_escalations(stranded)
     return stranded

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tracking import access, markdown, notifications
-from tracking.models import COMMENT_BODY_MAX, Activity, ActivityVerb, Comment, Error, User
+from tracking.models import Activity, ActivityVerb, Comment, Error, User
 from tracking.services.activity import record_activity
 from tracking.workflow import policy, rows, rules
 from tracking.workflow.exceptions import Refused
@@ -23,7 +23,9 @@ from tracking.workflow.transitions import Action
 
 
 def _body(body: str | None) -> str:
-    text = rules.text(body, limit=COMMENT_BODY_MAX, field="body", label="A comment", required=True)
+    text = rules.text(
+        body, limit=rules.COMMENT_BODY_MAX, field="body", label="A comment", required=True
+    )
     assert text is not None
     return text
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from django.db import transaction
 
-from tracking.models import LINKED_ISSUE_TITLE_MAX, ActivityVerb, Error, LinkedIssue, User
+from tracking.models import ActivityVerb, Error, LinkedIssue, User
 from tracking.services.activity import record_activity
 from tracking.workflow import policy, rows, rules
 from tracking.workflow.exceptions import Refused
@@ -28,7 +28,7 @@ def link_issue(*, error: Error, by: User, url: str | None, title: str | None = N
     locked = rows.lock(error.pk)
     policy.check(by, Action.LINK_ISSUE, locked)
     address = rules.issue_url(url)
-    label = rules.text(title, limit=LINKED_ISSUE_TITLE_MAX, field="title", label="A title")
+    label = rules.text(title, limit=rules.LINKED_ISSUE_TITLE_MAX, field="title", label="A title")
     # The error's row lock serializes links to it, so this check cannot race.
     if LinkedIssue.objects.filter(error=locked, url=address).exists():
         raise Refused(ALREADY_LINKED, field="url")

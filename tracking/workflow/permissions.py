@@ -35,20 +35,17 @@ def forget_roles(user: User) -> None:
     user._tracking_role_groups = None
 
 
-def _is_active_user(user: User | None) -> bool:
-    return bool(user is not None and user.is_authenticated and user.is_active)
-
-
 def is_admin(user: User | None) -> bool:
-    return _is_active_user(user) and user.is_staff
+    # One rule for "admin": the active staff who see every project.
+    return access.sees_every_project(user)
 
 
 def is_lead(user: User | None) -> bool:
-    return _is_active_user(user) and LEADS in _group_names(user)
+    return access.is_active_user(user) and LEADS in _group_names(user)
 
 
 def is_engineer(user: User | None) -> bool:
-    return _is_active_user(user) and ENGINEERS in _group_names(user)
+    return access.is_active_user(user) and ENGINEERS in _group_names(user)
 
 
 def has_lead_powers(user: User | None) -> bool:
@@ -115,10 +112,7 @@ def colleagues(user: User | None) -> QuerySet[User]:
     ids = access.visible_project_ids(user)
     if ids is None:
         return assignable_users()
-    seeing = Q(pk__in=[])
-    for project_id in sorted(ids):
-        seeing |= access.people_who_can_see(project_id)
-    return assignable_users().filter(seeing)
+    return assignable_users().filter(access.people_who_can_see_any(ids))
 
 
 def assignee_choices(user: User, *, project_id: int | None = None) -> QuerySet[User]:

@@ -9,19 +9,42 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.encoding import iri_to_uri
 
-from tracking.models import LINKED_ISSUE_URL_MAX, Error, ErrorStatus, ResolutionType
+from tracking.models import (
+    Comment,
+    Error,
+    ErrorAssignment,
+    ErrorDuplicate,
+    ErrorEscalation,
+    ErrorResolution,
+    ErrorStatus,
+    LinkedIssue,
+    Release,
+    ResolutionType,
+)
 from tracking.workflow.exceptions import Refused
 
-# The database's limits on the workflow's texts.
-NOTES_MAX = 2000
-REASON_MAX = 1000
-RESOLUTION_TEXT_MAX = 2000
-SIMILARITY_REASON_MAX = 1000
-RELEASE_MAX = 200  # release.version and error.resolved_in_release
+
+def _column_limit(model: type[Model], field: str) -> int:
+    return model._meta.get_field(field).max_length
+
+
+# The database's limits on the workflow's texts. The number is written once, on the
+# column in tracking.models (its max_length, repeated by its CHECK constraint beside it,
+# which a test ties): the models cannot import this module, which imports them. Forms
+# and verbs read the limits here.
+NOTES_MAX = _column_limit(ErrorAssignment, "assignment_notes")
+REASON_MAX = _column_limit(ErrorEscalation, "escalation_reason")
+# resolution_description, steps_taken and prevention_measures
+RESOLUTION_TEXT_MAX = _column_limit(ErrorResolution, "resolution_description")
+SIMILARITY_REASON_MAX = _column_limit(ErrorDuplicate, "similarity_reason")
+RELEASE_MAX = _column_limit(Release, "version")  # and error.resolved_in_release
+COMMENT_BODY_MAX = _column_limit(Comment, "body")
+LINKED_ISSUE_URL_MAX = _column_limit(LinkedIssue, "url")
+LINKED_ISSUE_TITLE_MAX = _column_limit(LinkedIssue, "title")
 
 
 def text(

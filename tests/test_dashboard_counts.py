@@ -1,6 +1,7 @@
 """The dashboard's maintained counts: the triggers keep exactly what a recount finds,
 after a mixed real workload (events through the ingest endpoint, the workflow verbs,
-retention), and the dashboard shows the numbers counting the errors gave."""
+retention), and the dashboard and projects page show the numbers counting the errors
+gave."""
 
 import threading
 from datetime import timedelta
@@ -79,7 +80,11 @@ def assert_counts_true(*people) -> None:
     assert maintained() == expected()
     now = timezone.now()
     for person in people:
-        assert shown(user=person, now=now) == counted_from_errors(user=person, now=now), person
+        counted = counted_from_errors(user=person, now=now)
+        assert shown(user=person, now=now) == counted, person
+        # The projects page shows the same per-project numbers.
+        listed = {p.pk: p.open_errors for p in selectors.projects_with_counts(user=person)}
+        assert {pk: n for pk, n in listed.items() if n} == counted["by_project"], person
 
 
 @pytest.mark.django_db

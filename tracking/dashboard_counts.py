@@ -1,9 +1,9 @@
 """The dashboard's maintained counts: what they count, and recounting them from scratch.
 
-`dashboard_open_count` (open errors per project and level) and `dashboard_due_count`
-(active dated assignments on open errors, per project and due date) are kept by
-database triggers on `error` and `error_assignment` (migration 0017), so that every
-writer keeps them right without knowing about them: ingestion's one statement, the
+`dashboard_open_count` (open errors per project and level, in slots per writer) and
+`dashboard_due_count` (active dated assignments on open errors, per project and due
+date) are kept by database triggers on `error` and `error_assignment` (migration 0017),
+so that every writer keeps them right without knowing about them: ingestion's one statement, the
 workflow verbs, retention, admin edits. The dashboard reads these few rows instead of
 counting errors, whose work grows with an event flood (each event leaves a dead
 version of its error row that a count over the errors' indexes must visit).
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Sum
 
 from tracking.models import (
     DashboardDueCount,
@@ -63,13 +63,14 @@ def expected() -> Counts:
 
 
 def maintained() -> Counts:
-    """The counts as the triggers left them (rows at zero left out)."""
+    """The counts as the triggers left them (zeros left out)."""
     return Counts(
         open={
             (project, level): n
-            for project, level, n in DashboardOpenCount.objects.filter(count__gt=0).values_list(
-                "project_id", "level", "count"
-            )
+            for project, level, n in DashboardOpenCount.objects.order_by()
+            .values_list("project_id", "level")
+            .annotate(n=Sum("count"))  # over the writers' slots
+            .filter(n__gt=0)
         },
         due={
             (project, due): n

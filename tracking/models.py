@@ -1081,22 +1081,25 @@ class DashboardOpenCount(models.Model):
     unresolved error: +1), AFTER UPDATE OF status, level, project_id with a WHEN clause
     that lets through only a real change of one of them (the per-event update of
     last_seen and occurrence_count costs the WHEN check alone), AFTER DELETE (-1). Each
-    change is one single-row upsert or decrement on (project_id, level). Rows at zero
-    stay: there are at most projects x levels of them.
-    `manage.py recount_dashboard` recomputes the table from the errors. No CHECK on
-    the count: a drifted count must not make ingestion's statement fail.
+    change is one single-row upsert. On PostgreSQL the row is the writer's `slot`
+    (its backend pid mod 16): a flood of new errors of one project and level would
+    otherwise queue every ingest statement for one row lock, held until its commit.
+    A (project, level) count is the sum of its slots, any one of which may be negative.
+    `manage.py recount_dashboard` recomputes the table from the errors (into slot 0).
+    No CHECK on the count: a drifted count must not make ingestion's statement fail.
     """
 
-    pk = models.CompositePrimaryKey("project_id", "level")
+    pk = models.CompositePrimaryKey("project_id", "level", "slot")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
     level = models.CharField(max_length=10, choices=Level.choices)
+    slot = models.SmallIntegerField(default=0, db_default=0)
     count = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         db_table = "dashboard_open_count"
 
     def __str__(self) -> str:
-        return f"{self.project_id}/{self.level}: {self.count}"
+        return f"{self.project_id}/{self.level}/{self.slot}: {self.count}"
 
 
 class DashboardDueCount(models.Model):

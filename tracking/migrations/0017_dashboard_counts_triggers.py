@@ -42,16 +42,22 @@ END $$;
 
 CREATE FUNCTION dashboard_counts_error() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
+    writer_slot smallint;
     due timestamptz;
 BEGIN
+    -- Each backend changes its own slot of the (project, level) count, so concurrent
+    -- new errors of one project and level do not queue for one row lock (held until
+    -- each commit's WAL flush); the dashboard sums the slots. A slot may go negative.
+    writer_slot := pg_backend_pid() % 16;
     IF TG_OP <> 'INSERT' AND OLD.status = 'unresolved' THEN
-        UPDATE dashboard_open_count SET count = count - 1
-        WHERE project_id = OLD.project_id AND level = OLD.level;
+        INSERT INTO dashboard_open_count AS c (project_id, level, slot, count)
+        VALUES (OLD.project_id, OLD.level, writer_slot, -1)
+        ON CONFLICT (project_id, level, slot) DO UPDATE SET count = c.count - 1;
     END IF;
     IF TG_OP <> 'DELETE' AND NEW.status = 'unresolved' THEN
-        INSERT INTO dashboard_open_count AS c (project_id, level, count)
-        VALUES (NEW.project_id, NEW.level, 1)
-        ON CONFLICT (project_id, level) DO UPDATE SET count = c.count + 1;
+        INSERT INTO dashboard_open_count AS c (project_id, level, slot, count)
+        VALUES (NEW.project_id, NEW.level, writer_slot, 1)
+        ON CONFLICT (project_id, level, slot) DO UPDATE SET count = c.count + 1;
     END IF;
     -- The error's active dated assignment follows it in and out of "open". (A new
     -- error has no assignment yet; an error with assignments cannot be deleted.)
@@ -131,7 +137,7 @@ DROP FUNCTION dashboard_due_add(integer, timestamptz, integer);
 """
 
 # SQLite has no procedural language: each trigger is a list of statements whose WHERE
-# says whether it applies. One writer at a time, so no locking question.
+# says whether it applies. One writer at a time, so no locking question: one slot (0).
 
 # The old row's assignment leaves its due date, if it was counted (active, dated, on
 # an open error); a due date left at zero goes.
@@ -142,13 +148,14 @@ _SQLITE_OLD_ASSIGNMENT_OUT = """
     DELETE FROM dashboard_due_count WHERE due_date = OLD.due_date AND count <= 0;
 """
 _SQLITE_OPEN_ADD = """
-    INSERT INTO dashboard_open_count (project_id, level, count)
-    SELECT NEW.project_id, NEW.level, 1 WHERE NEW.status = 'unresolved'
-    ON CONFLICT (project_id, level) DO UPDATE SET count = count + 1;
+    INSERT INTO dashboard_open_count (project_id, level, slot, count)
+    SELECT NEW.project_id, NEW.level, 0, 1 WHERE NEW.status = 'unresolved'
+    ON CONFLICT (project_id, level, slot) DO UPDATE SET count = count + 1;
 """
 _SQLITE_OPEN_REMOVE = """
     UPDATE dashboard_open_count SET count = count - 1
-    WHERE OLD.status = 'unresolved' AND project_id = OLD.project_id AND level = OLD.level;
+    WHERE OLD.status = 'unresolved' AND project_id = OLD.project_id AND level = OLD.level
+        AND slot = 0;
 """
 _SQLITE_OPENED_OR_MOVED = (
     "((OLD.status = 'unresolved') <> (NEW.status = 'unresolved')"
@@ -233,8 +240,8 @@ BACKFILL = [
     "DELETE FROM dashboard_open_count",
     "DELETE FROM dashboard_due_count",
     """
-INSERT INTO dashboard_open_count (project_id, level, count)
-SELECT project_id, level, COUNT(*) FROM error WHERE status = 'unresolved'
+INSERT INTO dashboard_open_count (project_id, level, slot, count)
+SELECT project_id, level, 0, COUNT(*) FROM error WHERE status = 'unresolved'
 GROUP BY project_id, level
 """,
     """
@@ -312,6 +319,7 @@ class Migration(migrations.Migration):
                     models.CompositePrimaryKey(
                         "project_id",
                         "level",
+                        "slot",
                         blank=True,
                         editable=False,
                         primary_key=True,
@@ -331,6 +339,7 @@ class Migration(migrations.Migration):
                         max_length=10,
                     ),
                 ),
+                ("slot", models.SmallIntegerField(db_default=0, default=0)),
                 ("count", models.BigIntegerField(db_default=0, default=0)),
                 (
                     "project",

@@ -104,9 +104,14 @@ def dashboard(*, now: datetime, user: User | None, project_limit: int = 8) -> Da
     # with a flood's dead error versions. Both charts are sums of these rows.
     level_counts: Counter[str] = Counter()
     project_counts: Counter[int] = Counter()
-    for level, project_id, count in DashboardOpenCount.objects.filter(
-        counts_scope, count__gt=0
-    ).values_list("level", "project_id", "count"):
+    for level, project_id, count in (
+        DashboardOpenCount.objects.filter(counts_scope)
+        .order_by()
+        .values_list("level", "project_id")
+        .annotate(total=Sum("count"))
+        .filter(total__gt=0)  # the sum of a (project, level)'s slots
+        .values_list("level", "project_id", "total")
+    ):
         level_counts[level] += count
         project_counts[project_id] += count
     open_by_level = [

@@ -1,16 +1,20 @@
 """A flood of NEW errors, all of one project and level: what the dashboard-count trigger's
-upsert of their one `dashboard_open_count` row costs, and how long writers wait for it.
+upsert of their `dashboard_open_count` count costs, and how long writers wait for it.
 
     .venv/bin/python bench/new_errors.py [--errors 4000] [--concurrency 8] [--rounds 2]
 
-Creates a throwaway database, migrates it and creates a project; then, in rounds, with
-the trigger on and off (`ALTER TABLE error DISABLE TRIGGER dashboard_counts_error_insert`),
+Creates a throwaway database, migrates it and creates a project; then, in rounds, in
+three modes: the trigger as migrated ("slots": each backend upserts its own slot of
+the count), the same trigger with every writer on one row ("one row": the function
+recreated with slot 0, what the count looked like without slots), and the trigger off
+(`ALTER TABLE error DISABLE TRIGGER dashboard_counts_error_insert`),
 C threads each record new errors (a fresh fingerprint per event) through ingestion's own
 statement (`record_occurrence`, in-process: no HTTP, so the figures are the database's).
 Every 20 ms another connection samples the benchmark's backends waiting for a lock
 (`pg_stat_activity.wait_event_type = 'Lock'`): with the trigger off nothing makes new
 errors wait on each other, so the waits with it on are the count row's. Prints new
-errors/s, statement p50/p95 and the lock-wait samples per round, then drops the database.
+errors/s, statement p50/p95 and the lock-wait samples per round and mode, then drops the
+database.
 """
 
 import argparse
@@ -103,12 +107,18 @@ def run(args: argparse.Namespace, url: str) -> None:
         f"{args.errors} new errors per round, {args.concurrency} threads, "
         f"load average {os.getloadavg()[0]:.1f}"
     )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_functiondef('dashboard_counts_error'::regproc)")
+        (slotted,) = cursor.fetchone()
+    one_row = slotted.replace("pg_backend_pid() % 16", "0")
+    assert one_row != slotted
     print("| round | trigger | new errors/s | p50 ms | p95 ms | lock-wait samples | max waiting |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for round_number in range(1, args.rounds + 1):
-        for trigger in ("on", "off"):
+        for trigger in ("slots", "one row", "off"):
             with connection.cursor() as cursor:
-                verb = "ENABLE" if trigger == "on" else "DISABLE"
+                cursor.execute(one_row if trigger == "one row" else slotted)
+                verb = "DISABLE" if trigger == "off" else "ENABLE"
                 cursor.execute(f"ALTER TABLE error {verb} TRIGGER dashboard_counts_error_insert")
             connection.close()
             per_thread = args.errors // args.concurrency
@@ -139,7 +149,6 @@ def run(args: argparse.Namespace, url: str) -> None:
                 flush=True,
             )
     with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE error ENABLE TRIGGER dashboard_counts_error_insert")
         cursor.execute("SELECT sum(count) FROM dashboard_open_count")
         (counted,) = cursor.fetchone()
     total = Error.objects.filter(status="unresolved").count()

@@ -1150,3 +1150,61 @@ class LinkedIssue(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.url
+
+
+# --- dashboard-counts: the dashboard's counts, maintained by database triggers ------------
+
+
+class DashboardOpenCount(models.Model):
+    """Open (unresolved) errors per project and level: the dashboard's "open errors by
+    level" and "by project" charts, summed over the projects a person can see.
+
+    Kept by triggers on `error` (migration 0017, `tracking.dashboard_counts`), so every
+    writer keeps it right, ingestion's one statement included: AFTER INSERT (a new
+    unresolved error: +1), AFTER UPDATE OF status, level, project_id with a WHEN clause
+    that lets through only a real change of one of them (the per-event update of
+    last_seen and occurrence_count costs the WHEN check alone), AFTER DELETE (-1). Each
+    change is one single-row upsert. On PostgreSQL the row is the writer's `slot`
+    (its backend pid mod 16): a flood of new errors of one project and level would
+    otherwise queue every ingest statement for one row lock, held until its commit.
+    A (project, level) count is the sum of its slots, any one of which may be negative.
+    `manage.py recount_dashboard` recomputes the table from the errors (into slot 0).
+    No CHECK on the count: a drifted count must not make ingestion's statement fail.
+    """
+
+    pk = models.CompositePrimaryKey("project_id", "level", "slot")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    level = models.CharField(max_length=10, choices=Level.choices)
+    slot = models.SmallIntegerField(default=0, db_default=0)
+    count = models.BigIntegerField(default=0, db_default=0)
+
+    class Meta:
+        db_table = "dashboard_open_count"
+
+    def __str__(self) -> str:
+        return f"{self.project_id}/{self.level}/{self.slot}: {self.count}"
+
+
+class DashboardDueCount(models.Model):
+    """Active assignments with a due date on open (unresolved) errors, per project and
+    due date: "overdue" is the sum over due dates before now, "due this week" over the
+    next seven days, so the counts need no update as time passes.
+
+    Kept by triggers (migration 0017, `tracking.dashboard_counts`): on
+    `error_assignment` AFTER INSERT, AFTER UPDATE OF is_active, due_date, error_id (WHEN
+    one of them changed) and AFTER DELETE; on `error`, the same trigger as
+    DashboardOpenCount moves the error's active dated assignment in or out when the
+    error opens or closes (or changes project). A row is deleted when its count reaches
+    zero, so past due dates do not pile up.
+    """
+
+    pk = models.CompositePrimaryKey("project_id", "due_date")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+", db_index=False)
+    due_date = models.DateTimeField()
+    count = models.BigIntegerField(default=0, db_default=0)
+
+    class Meta:
+        db_table = "dashboard_due_count"
+
+    def __str__(self) -> str:
+        return f"{self.project_id}/{self.due_date}: {self.count}"

@@ -37,7 +37,8 @@ run: setup-app  ## run the app and its worker on SQLite with demo data at http:/
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_data
 	@echo "Open http://127.0.0.1:$${RUN_PORT:-8000}/ (Ctrl-C stops the server and the worker)"
-	$(VENV)/bin/honcho start -f Procfile
+	@# A quick start on this machine: alert channels may post to a receiver on it.
+	ALERTS_ALLOW_PRIVATE_NETWORKS=$${ALERTS_ALLOW_PRIVATE_NETWORKS:-1} $(VENV)/bin/honcho start -f Procfile
 
 worker: setup-app  ## only the background worker (emails), on DATABASE_URL or the SQLite file
 	$(PY) manage.py worker

@@ -40,7 +40,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from tracking import search, selectors
-from tracking.filters import ANY_STATUS, ASSIGNEE_ME, ASSIGNEE_NONE, ErrorFilter, error_for_search
+from tracking.filters import ErrorFilter, error_for_search
 from tracking.forms import (
     AcknowledgeForm,
     AssignForm,
@@ -165,7 +165,7 @@ def _bulk_forms(
 
 def _people_choices(filterset: ErrorFilter) -> list[tuple[str, str]]:
     """The people of the filter's assignee select (active engineers and leads)."""
-    special = {"", ASSIGNEE_ME, ASSIGNEE_NONE}
+    special = {"", search.ASSIGNED_ME, search.ASSIGNED_NONE}
     choices = filterset.form.fields["assignee"].choices
     return [(str(value), str(label)) for value, label in choices if value not in special]
 
@@ -268,7 +268,9 @@ def _inbox_empty_state(request: HttpRequest, filterset: ErrorFilter) -> dict[str
     base_url = request.build_absolute_uri("/")
     data = filterset.form.cleaned_data if filterset.form.is_valid() else {}
     status = data.get("status") or ErrorStatus.UNRESOLVED
-    status_label = "" if status == ANY_STATUS else ErrorStatus(status).label.lower() + " "
+    status_label = (
+        "" if status == search_box.ANY_STATUS else ErrorStatus(status).label.lower() + " "
+    )
     search = filterset.search_text
     other_filters = (
         filterset.active_filter_count - bool(search) - (status != ErrorStatus.UNRESOLVED)
@@ -279,7 +281,7 @@ def _inbox_empty_state(request: HttpRequest, filterset: ErrorFilter) -> dict[str
         "filtered": filterset.active_filter_count > 0,
         "empty_search": search,
         "empty_status": status_label,
-        "empty_any_status": status != ANY_STATUS,
+        "empty_any_status": status != search_box.ANY_STATUS,
         "empty_other_filters": other_filters > 0,
         "empty_search_only_url": reverse("inbox") + "?" + urlencode({"q": search, "status": status})
         if search

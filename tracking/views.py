@@ -75,6 +75,7 @@ from tracking.workflow import (
     permissions,
     policy,
 )
+from tracking.workflow.snooze import condition_label
 
 
 def htmx_target(request: HttpRequest) -> str | None:
@@ -595,6 +596,7 @@ TIMELINE_DETAIL_LABELS = {
     "description": "Description",
     "notes": "Notes",
     "events_since_snoozed": "Events since snoozed",
+    "users_since_snoozed": "Users since snoozed",
     "resolved_in_release": "Release",
     "release": "Release",
 }
@@ -628,6 +630,12 @@ def _timeline(error: Error, viewer: Any = None) -> list[Any]:
             for key, label in TIMELINE_DETAIL_LABELS.items()
             if (text := _detail_text(key, details.get(key))) not in (None, "", [])
         ]
+        if activity.verb == ActivityVerb.SNOOZED:
+            condition = condition_label(
+                details.get("kind", ""), limit=details.get("limit"), until=details.get("until")
+            )
+            if condition:
+                activity.detail_items.insert(0, ("Condition", condition))
     return activities
 
 

@@ -59,6 +59,27 @@ def condition(
     return limit, None
 
 
+def condition_label(kind: str, *, limit: int | None, until: datetime | str | None) -> str:
+    """A snooze condition in words ("Until 5 more events", "Until 2026-12-03 09:00", in
+    the current time zone); "" for a plain ignore."""
+    if kind == SnoozeKind.UNTIL and until:
+        if isinstance(until, str):  # as an Activity keeps it
+            until = datetime.fromisoformat(until)
+        return f"Until {timezone.localtime(until):%Y-%m-%d %H:%M}"
+    if kind in SnoozeKind.values and kind != SnoozeKind.UNTIL and limit:
+        return SnoozeKind(kind).label.replace("N", f"{limit:,}", 1)
+    return ""
+
+
+def progress_label(error: Error) -> str:
+    """What wakes the snoozed `error` and how far it has come, for its page."""
+    text = condition_label(error.snooze_kind, limit=error.snooze_limit, until=error.snoozed_until)
+    so_far = {SnoozeKind.EVENTS: error.snooze_events, SnoozeKind.USERS: error.snooze_users}
+    if text and error.snooze_kind in so_far:
+        return f"{text} ({so_far[SnoozeKind(error.snooze_kind)]:,} so far)"
+    return text
+
+
 def snooze(
     *,
     error: Error,

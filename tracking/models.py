@@ -284,6 +284,14 @@ class Error(models.Model):
                 condition=Q(status=ErrorStatus.UNRESOLVED),
                 name="error_open_level_project",
             ),
+            # Ingestion's probe for an error snoozed "until N users" (snooze_user in
+            # tracking.services.occurrences): an almost empty index, so an event of any
+            # other error finds nothing in it at once.
+            models.Index(
+                fields=["project", "fingerprint"],
+                condition=Q(status=ErrorStatus.IGNORED, snooze_kind="users"),
+                name="error_snoozed_by_users",
+            ),
             # Few errors ever regress: a small partial index for the dashboard's count.
             models.Index(
                 fields=["regressed_at"],

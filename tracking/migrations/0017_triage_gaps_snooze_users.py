@@ -34,6 +34,14 @@ class Migration(migrations.Migration):
             model_name='error',
             constraint=models.CheckConstraint(condition=models.Q(('snooze_kind__in', ['events', 'hourly', 'users', 'until', ''])), name='error_snooze_kind_valid'),
         ),
+        migrations.AddIndex(
+            model_name="error",
+            index=models.Index(
+                condition=models.Q(("snooze_kind", "users"), ("status", "ignored")),
+                fields=["project", "fingerprint"],
+                name="error_snoozed_by_users",
+            ),
+        ),
         # The foreign key inside CreateModel: the composite primary key names it.
         migrations.CreateModel(
             name='ErrorSnoozeUser',

@@ -139,13 +139,6 @@ def test_render(query, text):
     assert search.parse(text) == Parsed(query)
 
 
-def test_a_filter_change_rewrites_the_query():
-    query = search.parse("is:unresolved level:error timeout").query
-    changed = query.without(Field.LEVEL).with_terms(Term(Field.LEVEL, "fatal"))
-    assert search.render(changed) == "is:unresolved level:fatal timeout"
-    assert changed.terms_for(Field.IS) == (Term(Field.IS, "unresolved"),)
-
-
 def test_choices_are_the_models_choices():
     assert set(search.LEVELS) == set(Level.values)
     assert set(search.STATUSES) == {*ErrorStatus.values, "snoozed"}

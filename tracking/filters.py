@@ -27,10 +27,10 @@ from tracking.models import (
     Project,
     User,
 )
+from tracking.search import ASSIGNED_ME, ASSIGNED_NONE
 from tracking.selectors import search as box
 from tracking.workflow import permissions
 
-ANY_STATUS = "any"
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 # An event id as the SDKs print it (32 hex digits) or as a UUID.
 EVENT_ID = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
@@ -83,10 +83,6 @@ def error_for_search(value: str, *, user: User | None) -> uuid.UUID | None:
     return error_id
 
 
-ASSIGNEE_ME = "me"
-ASSIGNEE_NONE = "none"
-
-
 def _start_of_day(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
@@ -109,7 +105,7 @@ class ErrorFilter(django_filters.FilterSet):
         queryset=Project.objects.order_by("name"), empty_label="All projects", method="filter_noop"
     )
     status = django_filters.ChoiceFilter(
-        choices=[*ErrorStatus.choices, (ANY_STATUS, "Any status")],
+        choices=[*ErrorStatus.choices, (box.ANY_STATUS, "Any status")],
         method="filter_noop",  # the box's is: term filters (tracking.selectors.search)
         empty_label=None,
     )
@@ -211,7 +207,7 @@ class ErrorFilter(django_filters.FilterSet):
                 (str(person.pk), person.choice_label)
                 for person in permissions.colleagues(self.user)
             ]
-            return [(ASSIGNEE_ME, "Me"), (ASSIGNEE_NONE, "Unassigned"), *people]
+            return [(ASSIGNED_ME, "Me"), (ASSIGNED_NONE, "Unassigned"), *people]
 
         return choices
 

@@ -31,7 +31,9 @@ from tracking.models import (
     ErrorResolution,
     EscalationLevel,
     LinkedIssue,
+    ReleaseResolution,
     ResolutionType,
+    SnoozeKind,
     User,
 )
 from tracking.workflow import permissions, rules
@@ -300,11 +302,7 @@ class ResolutionFields(forms.Form):
 class ResolveForm(WorkflowForm, ResolutionFields):
     # Which events reopen it (tracking.releases; the README says the exact rule).
     release_kind = forms.ChoiceField(
-        choices=[
-            ("now", "Now (any new event reopens it)"),
-            ("next", "In the next release"),
-            ("in", "In release…"),
-        ],
+        choices=[("now", "Now (any new event reopens it)"), *ReleaseResolution.choices],
         initial="now",
         required=False,  # a post without it resolves "now", as before
         widget=forms.RadioSelect,
@@ -328,19 +326,20 @@ class ResolveForm(WorkflowForm, ResolutionFields):
 
 
 class SnoozeForm(WorkflowForm):
-    """Ignore until a condition (tracking.workflow.snooze)."""
+    """Ignore until a condition (tracking.workflow.snooze checks it; a refusal shows
+    on its field)."""
 
     kind = forms.ChoiceField(
-        choices=[
-            ("events", "Until N more events"),
-            ("hourly", "Until N events within an hour"),
-            ("until", "Until a moment"),
-        ],
-        initial="events",
+        choices=SnoozeKind.choices,
+        initial=SnoozeKind.EVENTS,
         widget=forms.RadioSelect,
         label="Snooze",
     )
-    limit = forms.IntegerField(required=False, min_value=1, label="N (events)")
+    limit = forms.IntegerField(
+        required=False,
+        label="N",
+        help_text="How many events (users, for “until N users are affected”).",
+    )
     until = forms.DateTimeField(
         required=False,
         widget=DueDateInput(),

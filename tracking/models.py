@@ -32,9 +32,13 @@ def max_length_check(field: str, limit: int, model: str) -> models.CheckConstrai
     )
 
 
-def choices_check(field: str, choices: type[models.TextChoices], model: str):
+def choices_check(
+    field: str, choices: type[models.TextChoices], model: str, *, blank: bool = False
+):
+    """The field holds one of `choices` (or "" when `blank`: no choice made)."""
+    values = [*choices.values, ""] if blank else choices.values
     return models.CheckConstraint(
-        condition=Q(**{f"{field}__in": choices.values}), name=f"{model}_{field}_valid"
+        condition=Q(**{f"{field}__in": values}), name=f"{model}_{field}_valid"
     )
 
 
@@ -179,6 +183,22 @@ class ErrorKind(models.TextChoices):
     SECURITY = "security", "Security report"
 
 
+class ReleaseResolution(models.TextChoices):
+    """A resolution whose fix ships in a release (tracking.releases); "" is a plain one."""
+
+    NEXT = "next", "In the next release"
+    IN = "in", "In release…"
+
+
+class SnoozeKind(models.TextChoices):
+    """What wakes a snoozed error (tracking.workflow.snooze); "" is a plain ignore."""
+
+    EVENTS = "events", "Until N more events"
+    HOURLY = "hourly", "Until N events within an hour"
+    USERS = "users", "Until N users are affected"
+    UNTIL = "until", "Until a moment"
+
+
 # The grouping rules new errors are made with (tracking.ingest.grouping); kept in step
 # with grouping.GROUPING_VERSION, which a test checks.
 CURRENT_GROUPING_VERSION = 2
@@ -231,17 +251,23 @@ class Error(models.Model):
     # ErrorResolution so ingestion reads it from the row it updates anyway:
     # release_resolution is "" (plain resolve), "next" or "in"; resolved_in_release is
     # the project's newest release at resolution ("next") or the fixing release ("in").
-    release_resolution = models.CharField(max_length=8, blank=True, default="", db_default="")
+    release_resolution = models.CharField(
+        max_length=8, blank=True, choices=ReleaseResolution.choices, default="", db_default=""
+    )
     resolved_in_release = models.CharField(max_length=200, null=True, blank=True)
     # Snooze (an ignore with a condition), counted by ingestion on this row: see
     # tracking.workflow.snooze. snooze_kind "" is a plain ignore.
-    snooze_kind = models.CharField(max_length=8, blank=True, default="", db_default="")
+    snooze_kind = models.CharField(
+        max_length=8, blank=True, choices=SnoozeKind.choices, default="", db_default=""
+    )
     snooze_limit = models.PositiveIntegerField(null=True, blank=True)
     snoozed_until = models.DateTimeField(null=True, blank=True)
     snoozed_at = models.DateTimeField(null=True, blank=True)
     snooze_events = models.BigIntegerField(default=0, db_default=0)
     snooze_window_start = models.DateTimeField(null=True, blank=True)
     snooze_window_count = models.BigIntegerField(default=0, db_default=0)
+    # Distinct users since snoozing "until N users" (each one a row of ErrorSnoozeUser).
+    snooze_users = models.BigIntegerField(default=0, db_default=0)
     woken_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -253,6 +279,8 @@ class Error(models.Model):
             ),
             choices_check("level", Level, "error"),
             choices_check("status", ErrorStatus, "error"),
+            choices_check("release_resolution", ReleaseResolution, "error", blank=True),
+            choices_check("snooze_kind", SnoozeKind, "error", blank=True),
             models.CheckConstraint(
                 condition=Q(occurrence_count__gte=0), name="error_occurrence_count_nonneg"
             ),
@@ -286,6 +314,14 @@ class Error(models.Model):
                 fields=["level", "project"],
                 condition=Q(status=ErrorStatus.UNRESOLVED),
                 name="error_open_level_project",
+            ),
+            # Ingestion's probe for an error snoozed "until N users" (snooze_user in
+            # tracking.services.occurrences): an almost empty index, so an event of any
+            # other error finds nothing in it at once.
+            models.Index(
+                fields=["project", "fingerprint"],
+                condition=Q(status=ErrorStatus.IGNORED, snooze_kind="users"),
+                name="error_snoozed_by_users",
             ),
             # Few errors ever regress: a small partial index for the dashboard's count.
             models.Index(
@@ -1208,3 +1244,25 @@ class DashboardDueCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.project_id}/{self.due_date}: {self.count}"
+
+
+# --- Snooze until N users are affected (triage-gaps) ----------------------------------
+
+
+class ErrorSnoozeUser(models.Model):
+    """A user counted toward an error's "until N users are affected" snooze.
+
+    Ingestion's one statement inserts a row per distinct user (IncomingEvent.user_key)
+    only while the error is snoozed so, and raises Error.snooze_users when the row is
+    new; the rows are deleted when a snooze starts or ends (tracking.workflow.snooze).
+    """
+
+    pk = models.CompositePrimaryKey("error", "user_key")
+    error = models.ForeignKey(Error, on_delete=models.CASCADE, related_name="+", db_index=False)
+    user_key = models.CharField(max_length=255)
+
+    class Meta:
+        db_table = "error_snooze_user"
+
+    def __str__(self) -> str:
+        return f"{self.error_id} {self.user_key}"

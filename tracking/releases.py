@@ -66,14 +66,27 @@ def _first_seen(release: str, first_seen: Mapping[str, datetime]) -> datetime:
     return first_seen.get(release, _NOT_YET_SEEN)
 
 
+def _semantic_pair(a: str, b: str) -> tuple[SemanticRelease, SemanticRelease] | None:
+    """Both releases parsed, when semver orders them (both parse, one package)."""
+    semantic_a, semantic_b = parse(a), parse(b)
+    if semantic_a and semantic_b and semantic_a.package == semantic_b.package:
+        return semantic_a, semantic_b
+    return None
+
+
+def needs_first_seen(a: str, b: str) -> bool:
+    """Whether `compare(a, b)` reads the releases' first-seen moments (when it does
+    not, ingestion looks nothing up)."""
+    return a != b and _semantic_pair(a, b) is None
+
+
 def compare(a: str, b: str, *, first_seen: Mapping[str, datetime]) -> int:
     """-1 when release a is older than b, 0 when they are the same release, 1 when newer."""
     if a == b:
         return 0
-    semantic_a, semantic_b = parse(a), parse(b)
-    if semantic_a and semantic_b and semantic_a.package == semantic_b.package:
+    if pair := _semantic_pair(a, b):
         # semver's compare ignores build metadata, as semver 2.0.0 precedence says.
-        return semantic_a.version.compare(semantic_b.version)
+        return pair[0].version.compare(pair[1].version)
     key_a = (_first_seen(a, first_seen), a)
     key_b = (_first_seen(b, first_seen), b)
     return (key_a > key_b) - (key_a < key_b)

@@ -23,7 +23,7 @@ can be rewritten from each other.
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -69,13 +69,6 @@ class Query:
 
     def terms_for(self, field: Field) -> tuple[Term, ...]:
         return tuple(term for term in self.terms if term.field is field)
-
-    def without(self, field: Field) -> "Query":
-        """The query less every term of `field` (a filter about to be set anew)."""
-        return replace(self, terms=tuple(term for term in self.terms if term.field is not field))
-
-    def with_terms(self, *terms: Term) -> "Query":
-        return replace(self, terms=self.terms + terms)
 
 
 @dataclass(frozen=True)

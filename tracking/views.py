@@ -41,7 +41,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from tracking import issue_links, notifications, search, selectors
 from tracking.alerts import channels as alert_channels
-from tracking.filters import ANY_STATUS, ASSIGNEE_ME, ASSIGNEE_NONE, ErrorFilter, error_for_search
+from tracking.filters import ErrorFilter, error_for_search
 from tracking.forms import (
     AcknowledgeForm,
     AssignForm,
@@ -78,6 +78,7 @@ from tracking.workflow import (
     permissions,
     policy,
 )
+from tracking.workflow.snooze import condition_label
 
 
 def htmx_target(request: HttpRequest) -> str | None:
@@ -168,7 +169,7 @@ def _bulk_forms(
 
 def _people_choices(filterset: ErrorFilter) -> list[tuple[str, str]]:
     """The people of the filter's assignee select (active engineers and leads)."""
-    special = {"", ASSIGNEE_ME, ASSIGNEE_NONE}
+    special = {"", search.ASSIGNED_ME, search.ASSIGNED_NONE}
     choices = filterset.form.fields["assignee"].choices
     return [(str(value), str(label)) for value, label in choices if value not in special]
 
@@ -271,7 +272,9 @@ def _inbox_empty_state(request: HttpRequest, filterset: ErrorFilter) -> dict[str
     base_url = request.build_absolute_uri("/")
     data = filterset.form.cleaned_data if filterset.form.is_valid() else {}
     status = data.get("status") or ErrorStatus.UNRESOLVED
-    status_label = "" if status == ANY_STATUS else ErrorStatus(status).label.lower() + " "
+    status_label = (
+        "" if status == search_box.ANY_STATUS else ErrorStatus(status).label.lower() + " "
+    )
     search = filterset.search_text
     other_filters = (
         filterset.active_filter_count - bool(search) - (status != ErrorStatus.UNRESOLVED)
@@ -282,7 +285,7 @@ def _inbox_empty_state(request: HttpRequest, filterset: ErrorFilter) -> dict[str
         "filtered": filterset.active_filter_count > 0,
         "empty_search": search,
         "empty_status": status_label,
-        "empty_any_status": status != ANY_STATUS,
+        "empty_any_status": status != search_box.ANY_STATUS,
         "empty_other_filters": other_filters > 0,
         "empty_search_only_url": reverse("inbox") + "?" + urlencode({"q": search, "status": status})
         if search
@@ -600,6 +603,7 @@ TIMELINE_DETAIL_LABELS = {
     "description": "Description",
     "notes": "Notes",
     "events_since_snoozed": "Events since snoozed",
+    "users_since_snoozed": "Users since snoozed",
     "resolved_in_release": "Release",
     "release": "Release",
 }
@@ -633,6 +637,12 @@ def _timeline(error: Error, viewer: Any = None) -> list[Any]:
             for key, label in TIMELINE_DETAIL_LABELS.items()
             if (text := _detail_text(key, details.get(key))) not in (None, "", [])
         ]
+        if activity.verb == ActivityVerb.SNOOZED:
+            condition = condition_label(
+                details.get("kind", ""), limit=details.get("limit"), until=details.get("until")
+            )
+            if condition:
+                activity.detail_items.insert(0, ("Condition", condition))
     return activities
 
 

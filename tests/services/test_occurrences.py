@@ -18,7 +18,15 @@ from tests.helpers.factories import (
     ProjectFactory,
 )
 from tests.helpers.ingest import assert_consistent
-from tracking.models import Activity, Error, ErrorDailyCount, ErrorOccurrence, IngestedEvent
+from tracking import workflow
+from tracking.models import (
+    Activity,
+    Error,
+    ErrorDailyCount,
+    ErrorOccurrence,
+    ErrorSnoozeUser,
+    IngestedEvent,
+)
 from tracking.services import occurrences
 from tracking.services.occurrences import IncomingEvent, record_occurrence
 
@@ -209,6 +217,38 @@ def test_an_event_without_a_user_costs_one_query(django_assert_num_queries):
     with django_assert_num_queries(0):
         record_occurrence(project=project.pk, event=incoming())
     assert Error.objects.get().occurrence_count == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres_only  # one statement on PostgreSQL; the portable path costs more
+def test_counting_the_users_of_a_snooze_adds_no_query(django_assert_num_queries):
+    project, engineer = ProjectFactory(), EngineerFactory()
+    recorded = record_occurrence(project=project, event=incoming(user_email="a@example.com"))
+    # Not snoozed (the common event): the statement's user CTE inserts nothing.
+    with django_assert_num_queries(0):
+        record_occurrence(project=project.pk, event=incoming(user_email="b@example.com"))
+    error = Error.objects.get(pk=recorded.error_id)
+    workflow.snooze(error=error, by=engineer, kind="users", limit=3)
+    # Snoozed "until N users": counted in the same statement.
+    with django_assert_num_queries(0):
+        record_occurrence(project=project.pk, event=incoming(user_email="a@example.com"))
+        record_occurrence(project=project.pk, event=incoming(user_username="b"))
+    # The waking event also forgets the counted users: one delete.
+    with django_assert_num_queries(1):
+        assert record_occurrence(project=project.pk, event=incoming(user_id=uuid.uuid4())).woke
+    assert not ErrorSnoozeUser.objects.exists()
+
+
+def test_an_events_user_is_its_id_else_email_else_username_else_address():
+    cases = [
+        (incoming(context={"user": {"id": 7, "email": "x@example.com"}}), "id:7"),
+        (incoming(user_email="Ana@Example.com", user_username="ana"), "email:ana@example.com"),
+        (incoming(user_username="ana"), "username:ana"),
+        (incoming(), "ip:203.0.113.9"),
+        (incoming(ip_address=None), None),
+    ]
+    for event, key in cases:
+        assert event.user_key == key
 
 
 @pytest.mark.django_db(transaction=True)

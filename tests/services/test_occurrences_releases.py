@@ -151,3 +151,44 @@ def test_the_releases_page_lists_new_errors_and_regressions_with_inbox_links(
     rows = {row.version: (row.new_errors, row.regressions) for row in response.context["releases"]}
     assert rows == {"1.0.0": (2, 0), "1.1.0": (1, 1), "1.10.0": (1, 0)}
     assert f"?project={project.pk}&amp;release=1.1.0&amp;status=any" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres_only  # the statement itself runs outside Django's query log
+def test_an_event_of_an_error_resolved_in_a_release_reads_at_most_the_release_order(
+    django_assert_num_queries,
+):
+    project = factories.ProjectFactory()
+    error_id = send(project, "2.0.0").error_id
+    send(project, "nightly-7")
+    resolve(error_id, release_kind="in", in_release="2.1.0")
+    # The statement returned the resolution; semver orders these without a lookup.
+    with django_assert_num_queries(0):
+        assert not send(project, "2.0.0").regressed
+    with django_assert_num_queries(0):
+        assert not send(project, "2.1.0-rc.1").regressed
+    # Not semver: the two releases' first-seen moments, in one query.
+    with django_assert_num_queries(1):
+        assert not send(project, "nightly-7").regressed
+    assert status(error_id) == ErrorStatus.RESOLVED
+
+    other_id = send(project, "2.0.0", fingerprint="n" * 64).error_id
+    resolve(other_id, release_kind="next")  # the newest release then: 2.0.0
+    with django_assert_num_queries(0):  # the fixing release itself: nothing to order
+        assert not send(project, "2.0.0", fingerprint="n" * 64).regressed
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("release", ["1.0.0", "1.1.0"], ids=["known", "new"])
+def test_the_portable_path_records_a_release_in_one_statement(
+    release, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(occurrences, "_record_postgresql", occurrences._record_portable)
+    project = factories.ProjectFactory()
+    send(project, "1.0.0")
+    # Savepoint, retry check, release (one INSERT OR IGNORE / ON CONFLICT DO NOTHING,
+    # known or new), the error (get, lock, update), the occurrence, its event id, the
+    # daily count, the release's tag count (a new value: update, then insert), release.
+    with django_assert_num_queries(11 if release == "1.0.0" else 12):
+        send(project, release)
+    assert Release.objects.filter(project=project, version=release).exists()

@@ -35,6 +35,7 @@ from tests.helpers.action_cases import (
     set_status,
     trigger_messages,
 )
+from tests.helpers.ingested import ingest
 from tracking import workflow
 from tracking.models import (
     Activity,
@@ -682,3 +683,25 @@ def test_my_work_counts_only_unresolved_errors(world):
     assert "Fixed already" not in assigned and "Ignored one" not in assigned
     assert '<span class="count-pill">1</span>' in assigned
     assert assigned.count("badge-overdue") == 1
+
+
+@pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+def test_snoozing_until_n_users_shows_the_condition_and_how_far_it_has_come(htmx):
+    project, engineer = factories.ProjectFactory(), factories.EngineerFactory()
+    error = ingest(project, exc_type="LookupError", user={"id": "1"})
+    client = client_for(engineer)
+    url = action_url(error, "snooze")
+
+    refused = {"kind": "users", "limit": "0"}
+    # htmx: the panel again with the message; plain: the page it redirects to.
+    response = htmx_post(client, url, refused) if htmx else client.post(url, refused, follow=True)
+    assert "The number of users is between 1 and 1,000,000,000." in response.content.decode()
+    assert Error.objects.get(pk=error.pk).status == ErrorStatus.UNRESOLVED
+
+    data = {"kind": "users", "limit": "3"}
+    response = htmx_post(client, url, data) if htmx else client.post(url, data)
+    assert response.status_code == (200 if htmx else 302)
+    ingest(project, exc_type="LookupError", user={"id": "2"})
+    html = client.get(reverse("error_detail", args=[error.pk])).content.decode()
+    assert "Until 3 users are affected (1 so far)" in html  # the header's badge
+    assert "Condition: Until 3 users are affected" in html  # the timeline's snoozed row

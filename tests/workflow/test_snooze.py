@@ -10,9 +10,10 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.helpers import factories
+from tests.helpers.ingested import ingest
 from tests.helpers.workflow import refused
 from tracking import workflow
-from tracking.models import Activity, Error, ErrorStatus
+from tracking.models import Activity, Error, ErrorSnoozeUser, ErrorStatus
 from tracking.services import occurrences
 from tracking.services.occurrences import IncomingEvent, record_occurrence
 from tracking.workflow.snooze import wake_if_due
@@ -126,12 +127,77 @@ def test_until_a_moment_wakes_on_the_first_event_after_it_or_by_the_task(write_p
     assert Activity.objects.filter(error=other, verb="woke_up").count() == 1
 
 
+def users_event(project, user: dict) -> Error:
+    """One event of the error `ingest` makes, reported by `user`, through the endpoint."""
+    return ingest(project, exc_type="LookupError", user=user)
+
+
+def counted_users(error: Error) -> int:
+    return Error.objects.values_list("snooze_users", flat=True).get(pk=error.pk)
+
+
+@pytest.mark.django_db
+def test_until_n_users_wakes_at_the_nth_distinct_user(write_path):
+    project, engineer = factories.ProjectFactory(), factories.EngineerFactory()
+    error = users_event(project, {"id": "42"})  # before snoozing: counts for nothing
+    workflow.snooze(error=error, by=engineer, kind="users", limit=4)
+
+    users_event(project, {"id": "42"})
+    users_event(project, {"id": "42"})  # the same user twice counts once
+    users_event(project, {"email": "Ana@example.com"})
+    users_event(project, {"email": "ana@example.com", "username": "ana"})  # her again
+    users_event(project, {"username": "bo"})
+    assert (status(error), counted_users(error)) == (ErrorStatus.IGNORED, 3)
+
+    users_event(project, {"ip_address": "203.0.113.7"})  # no id, email or name: the address
+    assert status(error) == ErrorStatus.UNRESOLVED
+    woke = Activity.objects.get(error=error, verb="woke_up")
+    assert woke.details["users_since_snoozed"] == 4
+    assert woke.details["events_since_snoozed"] == 6
+    assert not ErrorSnoozeUser.objects.filter(error=error).exists()  # the snooze ended
+
+    users_event(project, {"id": "99"})  # awake: nobody is counted any more
+    assert not ErrorSnoozeUser.objects.filter(error=error).exists()
+    assert Activity.objects.filter(error=error, verb="woke_up").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_users_snooze_counts_anew_after_stopping_ignoring(write_path):
+    project, engineer = factories.ProjectFactory(), factories.EngineerFactory()
+    error = users_event(project, {"id": "1"})
+    workflow.snooze(error=error, by=engineer, kind="users", limit=2)
+    users_event(project, {"id": "1"})
+    assert counted_users(error) == 1
+    workflow.unignore(error=error, by=engineer)
+    assert not ErrorSnoozeUser.objects.filter(error=error).exists()
+
+    workflow.snooze(error=error, by=engineer, kind="users", limit=2)
+    assert counted_users(error) == 0
+    users_event(project, {"id": "1"})  # counted again: a new snooze
+    assert status(error) == ErrorStatus.IGNORED
+    users_event(project, {"id": "2"})
+    assert status(error) == ErrorStatus.UNRESOLVED
+
+
+@pytest.mark.django_db
+def test_events_snoozes_count_no_users(write_path):
+    project, engineer = factories.ProjectFactory(), factories.EngineerFactory()
+    error = users_event(project, {"id": "1"})
+    workflow.snooze(error=error, by=engineer, kind="events", limit=3)
+    users_event(project, {"id": "2"})
+    users_event(project, {"id": "3"})
+    assert (status(error), counted_users(error)) == (ErrorStatus.IGNORED, 0)
+    assert not ErrorSnoozeUser.objects.filter(error=error).exists()
+
+
 @pytest.mark.django_db
 def test_snooze_refuses_bad_conditions_and_plain_ignore_stays(write_path):
     project, engineer = factories.ProjectFactory(), factories.EngineerFactory()
     error = new_error(project)
-    with refused(field="limit"):
+    with refused(field="limit", match="number of events"):
         workflow.snooze(error=error, by=engineer, kind="events", limit=0)
+    with refused(field="limit", match="number of users"):
+        workflow.snooze(error=error, by=engineer, kind="users", limit=None)
     with refused(field="until"):
         workflow.snooze(error=error, by=engineer, kind="until", until=timezone.now())
     with refused(field="kind"):
@@ -186,3 +252,41 @@ def test_concurrent_ingestion_wakes_a_snoozed_error_exactly_once_at_its_threshol
     assert woke.get().details["events_since_snoozed"] == 20
     assert status(error) == ErrorStatus.UNRESOLVED
     assert Error.objects.get(pk=error.pk).snooze_events == 20
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres_only  # row locks
+def test_concurrent_ingestion_counts_each_user_once_and_wakes_at_the_nth():
+    """8 threads post 40 events through the endpoint, naming 25 users in all (most of
+    them from several threads at once): the 25th distinct user wakes the error."""
+    project, engineer = factories.ProjectFactory(), factories.EngineerFactory()
+    error = users_event(project, {"id": "before"})
+    workflow.snooze(error=error, by=engineer, kind="users", limit=25)
+    threads_count, per_thread, users = 8, 5, 25
+    barrier = threading.Barrier(threads_count)
+    failures: list[BaseException] = []
+
+    def worker(thread: int) -> None:
+        try:
+            barrier.wait()
+            for index in range(per_thread):
+                users_event(project, {"id": f"user-{(thread * 3 + index) % users}"})
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    named = {f"user-{(t * 3 + i) % users}" for t in range(threads_count) for i in range(per_thread)}
+    assert len(named) == users
+    woke = Activity.objects.filter(error=error, verb="woke_up")
+    assert woke.count() == 1
+    assert woke.get().details["users_since_snoozed"] == users
+    assert status(error) == ErrorStatus.UNRESOLVED
+    assert counted_users(error) == users

@@ -35,11 +35,14 @@ from tracking.models import (
     ErrorDailyCount,
     ErrorKind,
     ErrorOccurrence,
+    ErrorSnoozeUser,
     ErrorStatus,
     ErrorTagValue,
     IngestedEvent,
     Project,
     Release,
+    ReleaseResolution,
+    SnoozeKind,
     User,
     time_ordered_uuid,
 )
@@ -78,6 +81,30 @@ class IncomingEvent:
     def has_user(self) -> bool:
         return bool(self.user_id or self.user_email or self.user_username)
 
+    @property
+    def user_key(self) -> str | None:
+        """Who the event happened to, for counting distinct users ("until N users are
+        affected"): the reported user's id, else email, else username (the order the
+        error page's Users count reads them in), else the IP address; None for none."""
+        reported = self.context.get("user")
+        reported_id = reported.get("id") if isinstance(reported, dict) else None
+        if reported_id in (None, ""):
+            reported_id = self.user_id
+        if reported_id not in (None, ""):
+            return f"id:{str(reported_id)[:USER_KEY_PART_MAX]}"
+        if self.user_email:
+            return f"email:{self.user_email.lower()[:USER_KEY_PART_MAX]}"
+        if self.user_username:
+            return f"username:{self.user_username[:USER_KEY_PART_MAX]}"
+        if self.ip_address:
+            return f"ip:{self.ip_address}"
+        return None
+
+
+# What of an identifier a user key keeps: ErrorSnoozeUser.user_key's 255 characters
+# hold the longest prefix ("username:") and this.
+USER_KEY_PART_MAX = 240
+
 
 @dataclass(frozen=True, slots=True)
 class RecordedOccurrence:
@@ -87,8 +114,11 @@ class RecordedOccurrence:
     regressed: bool
     woke: bool = False
     # The error is resolved in a release and this event names one: whether it reopens
-    # needs the release order (tracking.releases), decided after the statement.
+    # needs the release order (tracking.releases), decided after the statement from
+    # the resolution the statement returned.
     release_check: bool = False
+    release_resolution: str = ""
+    resolved_in_release: str | None = None
 
 
 def record_occurrence(*, project: Project | int, event: IncomingEvent) -> RecordedOccurrence | None:
@@ -152,6 +182,18 @@ WITH ev AS (
     SELECT l.fingerprint FROM error l
     WHERE l.project_id = %(project_id)s AND l.fingerprint = %(legacy_fingerprint)s
         AND l.grouping_version = 1
+), snooze_user AS (
+    -- The event's user, counted once while the error is snoozed "until N users"
+    -- (tracking.workflow.snooze). An event naming no user skips it without a probe;
+    -- err reads it only for such an error, so it runs under err's row lock there.
+    INSERT INTO error_snooze_user (error_id, user_key)
+    SELECT s.id, %(user_key)s::text FROM error s
+    WHERE %(user_key)s::text IS NOT NULL AND EXISTS (SELECT 1 FROM ev)
+        AND s.project_id = %(project_id)s
+        AND s.fingerprint = COALESCE((SELECT fingerprint FROM legacy), %(fingerprint)s)
+        AND s.status = 'ignored' AND s.snooze_kind = 'users'
+    ON CONFLICT DO NOTHING
+    RETURNING 1
 ), err AS (
     INSERT INTO error AS e (
         id, project_id, fingerprint, title, exception_type, message, culprit, level,
@@ -185,6 +227,8 @@ WITH ev AS (
             ELSE e.snooze_window_start END,
         snooze_window_count = CASE WHEN NOT {snoozed} THEN e.snooze_window_count
             WHEN {window_expired} THEN 1 ELSE e.snooze_window_count + 1 END,
+        snooze_users = CASE WHEN {new_snoozed_user} THEN e.snooze_users + 1
+            ELSE e.snooze_users END,
         snooze_kind = CASE WHEN {wakes} THEN '' ELSE e.snooze_kind END,
         woken_at = CASE WHEN {wakes} THEN %(regressed_at)s ELSE e.woken_at END
     -- xmax is 0 only on a freshly inserted row. regressed_at equals this call's own
@@ -195,7 +239,7 @@ WITH ev AS (
         (e.xmax <> 0 AND e.woken_at IS NOT DISTINCT FROM %(regressed_at)s) AS woke,
         (e.status = 'resolved' AND e.release_resolution <> '' AND %(release)s::text <> '')
             AS release_check,
-        e.snooze_events
+        e.release_resolution, e.resolved_in_release, e.snooze_events, e.snooze_users
 ), occ AS (
     INSERT INTO error_occurrence (
         id, error_id, user_id, occurrence_context, ip_address, session_id, occurred_at
@@ -223,11 +267,16 @@ WITH ev AS (
             ELSE 'woke_up' END,
         CASE WHEN err.woke THEN %(activity_details)s::jsonb
             || jsonb_build_object('events_since_snoozed', err.snooze_events)
+            || CASE WHEN err.snooze_users > 0
+                THEN jsonb_build_object('users_since_snoozed', err.snooze_users)
+                ELSE '{}'::jsonb END
             ELSE %(activity_details)s::jsonb END,
         now()
     FROM err WHERE err.created OR err.regressed OR err.woke
 )
-SELECT id, created, regressed, woke, release_check FROM err
+SELECT id, created, regressed, woke, release_check, release_resolution, resolved_in_release,
+    snooze_users
+FROM err
 """
 
 _USER_LOOKUP_SQL = """(
@@ -242,17 +291,26 @@ _USER_LOOKUP_SQL = """(
 # Snooze conditions over the error row before this event (every SET expression reads
 # the old row); %(regressed_at)s is this call's timestamp.
 _SNOOZED_SQL = "(e.status = 'ignored' AND e.snooze_kind <> '')"
+# This event's user is one more for a snooze "until N users" (snooze_user inserted it).
+_NEW_SNOOZED_USER_SQL = (
+    "(e.status = 'ignored' AND e.snooze_kind = 'users' AND EXISTS (SELECT 1 FROM snooze_user))"
+)
 _WINDOW_EXPIRED_SQL = (
     "(e.snooze_window_start IS NULL"
     " OR e.snooze_window_start <= %(regressed_at)s - interval '1 hour')"
 )
 _WAKES_SQL = (
-    "(e.status = 'ignored' AND ("
-    "(e.snooze_kind = 'until' AND e.snoozed_until <= %(regressed_at)s)"
-    " OR (e.snooze_kind = 'events' AND e.snooze_events + 1 >= e.snooze_limit)"
-    " OR (e.snooze_kind = 'hourly' AND (CASE WHEN {window_expired} THEN 1"
-    " ELSE e.snooze_window_count + 1 END) >= e.snooze_limit)))"
-).replace("{window_expired}", _WINDOW_EXPIRED_SQL)
+    (
+        "(e.status = 'ignored' AND ("
+        "(e.snooze_kind = 'until' AND e.snoozed_until <= %(regressed_at)s)"
+        " OR (e.snooze_kind = 'events' AND e.snooze_events + 1 >= e.snooze_limit)"
+        " OR (e.snooze_kind = 'hourly' AND (CASE WHEN {window_expired} THEN 1"
+        " ELSE e.snooze_window_count + 1 END) >= e.snooze_limit)"
+        " OR ({new_snoozed_user} AND e.snooze_users + 1 >= e.snooze_limit)))"
+    )
+    .replace("{window_expired}", _WINDOW_EXPIRED_SQL)
+    .replace("{new_snoozed_user}", _NEW_SNOOZED_USER_SQL)
+)
 
 _statements: dict[bool, str] = {}
 
@@ -264,6 +322,7 @@ def _statement(with_user: bool) -> str:
             _RECORD_SQL.replace("{user}", user_sql)
             .replace("{wakes}", _WAKES_SQL)
             .replace("{snoozed}", _SNOOZED_SQL)
+            .replace("{new_snoozed_user}", _NEW_SNOOZED_USER_SQL)
             .replace("{window_expired}", _WINDOW_EXPIRED_SQL)
         )
     return _statements[with_user]
@@ -299,6 +358,7 @@ def _record_postgresql(*, project_id: int, event: IncomingEvent) -> RecordedOccu
         "user_id": event.user_id,
         "user_email": event.user_email,
         "user_username": event.user_username,
+        "user_key": event.user_key,
     }
     with connection.wrap_database_errors:
         connection.ensure_connection()
@@ -314,13 +374,18 @@ def _record_postgresql(*, project_id: int, event: IncomingEvent) -> RecordedOccu
             row = cursor.fetchone()
     if row is None:
         return None
+    error_id, created, regressed, woke, release_check, resolution, fixing, users = row
+    if woke and users:
+        forget_snoozed_users(error_id=error_id)  # its "until N users" snooze ended
     return RecordedOccurrence(
-        error_id=row[0],
+        error_id=error_id,
         occurrence_id=occurrence_id,
-        created=row[1],
-        regressed=row[2],
-        woke=row[3],
-        release_check=row[4],
+        created=created,
+        regressed=regressed,
+        woke=woke,
+        release_check=release_check,
+        release_resolution=resolution,
+        resolved_in_release=fixing,
     )
 
 
@@ -330,8 +395,10 @@ def _record_portable(*, project_id: int, event: IncomingEvent) -> RecordedOccurr
             return None
         release = event_release(event)
         if release:
-            Release.objects.get_or_create(
-                project_id=project_id, version=release, defaults={"first_seen": event.occurred_at}
+            # One INSERT OR IGNORE (ON CONFLICT DO NOTHING), like the statement's CTE.
+            Release.objects.bulk_create(
+                [Release(project_id=project_id, version=release, first_seen=event.occurred_at)],
+                ignore_conflicts=True,
             )
         fingerprint = event.fingerprint
         if (
@@ -361,6 +428,8 @@ def _record_portable(*, project_id: int, event: IncomingEvent) -> RecordedOccurr
             },
         )
         regressed = woke = release_check = False
+        users = 0
+        resolution, fixing = "", None
         if not created:
             # The same rules as the PostgreSQL statement, over the locked row.
             now = timezone.now()
@@ -372,6 +441,7 @@ def _record_portable(*, project_id: int, event: IncomingEvent) -> RecordedOccurr
                 and bool(old.release_resolution)
                 and bool(release)
             )
+            resolution, fixing = old.release_resolution, old.resolved_in_release
             changes: dict[str, Any] = {
                 "occurrence_count": F("occurrence_count") + 1,
                 "first_seen": Least("first_seen", event.occurred_at),
@@ -387,15 +457,30 @@ def _record_portable(*, project_id: int, event: IncomingEvent) -> RecordedOccurr
                     or old.snooze_window_start <= now - timedelta(hours=1)
                 )
                 window_count = 1 if window_expired else old.snooze_window_count + 1
+                new_user = False
+                if old.snooze_kind == SnoozeKind.USERS and event.user_key:
+                    _, new_user = ErrorSnoozeUser.objects.get_or_create(
+                        error_id=error.pk, user_key=event.user_key
+                    )
+                users = old.snooze_users + new_user
                 changes |= {
                     "snooze_events": old.snooze_events + 1,
                     "snooze_window_start": now if window_expired else old.snooze_window_start,
                     "snooze_window_count": window_count,
+                    "snooze_users": users,
                 }
                 woke = (
-                    (old.snooze_kind == "until" and old.snoozed_until <= now)
-                    or (old.snooze_kind == "events" and old.snooze_events + 1 >= old.snooze_limit)
-                    or (old.snooze_kind == "hourly" and window_count >= old.snooze_limit)
+                    (old.snooze_kind == SnoozeKind.UNTIL and old.snoozed_until <= now)
+                    or (
+                        old.snooze_kind == SnoozeKind.EVENTS
+                        and old.snooze_events + 1 >= old.snooze_limit
+                    )
+                    or (old.snooze_kind == SnoozeKind.HOURLY and window_count >= old.snooze_limit)
+                    or (
+                        old.snooze_kind == SnoozeKind.USERS
+                        and new_user
+                        and users >= old.snooze_limit
+                    )
                 )
                 if woke:
                     changes |= {
@@ -442,8 +527,11 @@ def _record_portable(*, project_id: int, event: IncomingEvent) -> RecordedOccurr
                 details={
                     "event_id": event.event_id.hex,
                     "events_since_snoozed": old.snooze_events + 1,
+                    **({"users_since_snoozed": users} if users else {}),
                 },
             )
+            if users:
+                forget_snoozed_users(error_id=error.pk)
     return RecordedOccurrence(
         error_id=error.pk,
         occurrence_id=occurrence.pk,
@@ -451,6 +539,8 @@ def _record_portable(*, project_id: int, event: IncomingEvent) -> RecordedOccurr
         regressed=regressed,
         woke=woke,
         release_check=release_check,
+        release_resolution=resolution,
+        resolved_in_release=fixing,
     )
 
 
@@ -459,27 +549,19 @@ def _reopen_if_release_is_newer(
 ) -> RecordedOccurrence:
     """Reopen an error resolved in a release when this event's release has the fix's
     release or a later one (tracking.releases). Only events of errors resolved in a
-    release reach here, so the common event pays nothing for it."""
+    release reach here, with the resolution the statement returned: the releases'
+    first-seen moments are read only when the order needs them (two different
+    releases that semver does not order), and nothing else is read."""
     release = event_release(event)
-    resolution = (
-        Error.objects.filter(pk=recorded.error_id)
-        .values("status", "release_resolution", "resolved_in_release")
-        .first()
-    )
-    if (
-        resolution is None
-        or resolution["status"] != ErrorStatus.RESOLVED
-        or not resolution["release_resolution"]
-    ):
-        return recorded
-    fixing = resolution["resolved_in_release"]
-    # compare() reads the first-seen moments of the two releases it compares only.
-    first_seen = dict(
-        Release.objects.filter(
-            project_id=project_id, version__in=[release, fixing or ""]
-        ).values_list("version", "first_seen")
-    )
-    if resolution["release_resolution"] == "next":
+    kind, fixing = recorded.release_resolution, recorded.resolved_in_release
+    first_seen: dict[str, datetime] = {}
+    if fixing is not None and releases.needs_first_seen(release, fixing):
+        first_seen = dict(
+            Release.objects.filter(
+                project_id=project_id, version__in=[release, fixing]
+            ).values_list("version", "first_seen")
+        )
+    if kind == ReleaseResolution.NEXT:
         reopens = releases.reopens_next_release(
             release, newest_at_resolution=fixing, first_seen=first_seen
         )
@@ -490,11 +572,11 @@ def _reopen_if_release_is_newer(
     if not reopens:
         return recorded
     with transaction.atomic():
-        # Conditional on the resolution read above: two racing events reopen it once.
+        # Conditional on the resolution the statement saw: two racing events reopen it once.
         reopened = Error.objects.filter(
             pk=recorded.error_id,
             status=ErrorStatus.RESOLVED,
-            release_resolution=resolution["release_resolution"],
+            release_resolution=kind,
             resolved_in_release=fixing,
         ).update(
             status=ErrorStatus.UNRESOLVED,
@@ -509,6 +591,12 @@ def _reopen_if_release_is_newer(
                 details={"event_id": event.event_id.hex, "release": release},
             )
     return dataclasses.replace(recorded, regressed=bool(reopened))
+
+
+def forget_snoozed_users(*, error_id: uuid.UUID) -> None:
+    """Delete the users counted toward the error's "until N users" snooze: it started
+    anew or ended (tracking.workflow.snooze)."""
+    ErrorSnoozeUser.objects.filter(error_id=error_id).delete()
 
 
 def _find_user(event: IncomingEvent) -> User | None:

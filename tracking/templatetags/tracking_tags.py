@@ -18,6 +18,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timeuntil
 
+from tracking.workflow.snooze import progress_label
+
 register = template.Library()
 
 
@@ -167,3 +169,9 @@ def ack_countdown(deadline: datetime | None) -> str:
     if left < timedelta(minutes=1):
         return "acknowledge within a minute"
     return f"acknowledge within {timeuntil(deadline)}"
+
+
+@register.filter
+def snooze_condition(error: Any) -> str:
+    """What wakes a snoozed error and how far it has come ("" when not snoozed)."""
+    return progress_label(error) if error.snooze_kind else ""

@@ -14,10 +14,13 @@ from tracking.models import (
     ErrorResolution,
     ErrorStatus,
     Release,
+    ReleaseResolution,
     ResolutionType,
+    SnoozeKind,
     User,
 )
 from tracking.services.activity import record_activity
+from tracking.services.occurrences import forget_snoozed_users
 from tracking.workflow import policies, policy, rows, rules
 from tracking.workflow.exceptions import Refused
 from tracking.workflow.transitions import Action
@@ -106,12 +109,12 @@ def _release_of_resolution(error: Error, release_kind: str, in_release: str | No
     (None when it has seen none: any release is then the next), X for "in release X"."""
     if release_kind == "now":
         return None
-    if release_kind == "next":
+    if release_kind == ReleaseResolution.NEXT:
         first_seen = dict(
             Release.objects.filter(project_id=error.project_id).values_list("version", "first_seen")
         )
         return releases.newest(first_seen, first_seen=first_seen)
-    if release_kind == "in":
+    if release_kind == ReleaseResolution.IN:
         in_release = rules.text(
             in_release,
             limit=rules.RELEASE_MAX,
@@ -136,6 +139,8 @@ def end_conditions(error: Error) -> None:
     """End the error's release resolution and snooze condition (saved): leaving
     resolved or ignored, or becoming resolved or a duplicate, ends them. Inside the
     transaction holding the error's lock."""
+    if error.snooze_kind == SnoozeKind.USERS:
+        forget_snoozed_users(error_id=error.pk)
     error.release_resolution, error.resolved_in_release = "", None
     error.snooze_kind, error.snooze_limit, error.snoozed_until = "", None, None
     # update_fields only: ingestion updates counters of the same row.

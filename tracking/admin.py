@@ -1,3 +1,4 @@
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
@@ -7,7 +8,10 @@ from django.http import HttpRequest
 from django.shortcuts import redirect
 
 from tracking import models
+from tracking.alerts.defaults import create_default_alerts
+from tracking.alerts.rule_changes import check_channels
 from tracking.auth import ThrottledAdminAuthenticationForm
+from tracking.workflow.exceptions import Refused
 
 # The admin's sign-in goes through the same throttle as /login/ (axes counts both; the
 # form adds the per-username lock and the lockout message).
@@ -125,6 +129,11 @@ class ProjectAdmin(admin.ModelAdmin):
         "created_at",
     )
     actions = ("rotate_key",)
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            create_default_alerts(project=obj)
 
     @admin.display(description="DSN")
     def dsn(self, obj: models.Project) -> str:
@@ -263,3 +272,48 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
     )
     list_select_related = ("project",)
     inlines = (EscalationPolicyStepInline,)
+
+
+# Alert rules (alerts-rules)
+
+
+class AlertRuleAdminForm(forms.ModelForm):
+    class Meta:
+        model = models.AlertRule
+        fields = (
+            "project",
+            "name",
+            "trigger",
+            "threshold_events",
+            "threshold_minutes",
+            "min_level",
+            "environments",
+            "release_pattern",
+            "tag_key",
+            "tag_value",
+            "channels",
+            "action_interval",
+            "is_enabled",
+        )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        project, channels = cleaned.get("project"), cleaned.get("channels")
+        if project is not None and channels is not None:
+            try:
+                check_channels(project_id=project.pk, channels=channels)
+            except Refused as refusal:
+                self.add_error("channels", refusal.message)
+        return cleaned
+
+
+@admin.register(models.AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    """The same rules as the project's alert rule pages (tracking.alerts.rule_pages)."""
+
+    form = AlertRuleAdminForm
+    list_display = ("name", "project", "trigger", "action_interval", "is_enabled")
+    list_filter = ("trigger", "is_enabled")
+    list_select_related = ("project",)
+    search_fields = ("name", "project__name")
+    filter_horizontal = ("channels",)

@@ -968,12 +968,26 @@ class AlertRule(models.Model):
         db_table = "alert_rule"
         ordering = ["project", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "name"], name="alert_rule_name_uniq"),
+            models.UniqueConstraint(
+                fields=["project", "name"],
+                name="alert_rule_name_uniq",
+                violation_error_message="This project already has a rule with this name.",
+            ),
             choices_check("trigger", AlertTrigger, "alert_rule"),
             models.CheckConstraint(
                 condition=~Q(trigger=AlertTrigger.FREQUENCY)
                 | Q(threshold_events__gt=0, threshold_minutes__gt=0),
                 name="alert_rule_frequency_threshold",
+                violation_error_message=(
+                    "A frequency rule needs a number of events and a number of minutes"
+                    " (both at least 1)."
+                ),
+            ),
+            # A tag filter names both the key and the value.
+            models.CheckConstraint(
+                condition=Q(tag_key="", tag_value="") | (~Q(tag_key="") & ~Q(tag_value="")),
+                name="alert_rule_tag_pair",
+                violation_error_message="A tag filter needs both a key and a value.",
             ),
         ]
 
@@ -1067,3 +1081,30 @@ class AlertDeliveryAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.delivery_id}"
+
+
+# --- Alert rules (alerts-rules) -----------------------------------------------------------
+
+
+class AlertRuleState(models.Model):
+    """What a rule remembers about one error: when it last alerted (the action interval,
+    claimed with one conditional upsert) and, for a frequency rule, its counting window.
+    Written only by tracking.alerts.rules."""
+
+    id = models.BigAutoField(primary_key=True)
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="+", db_index=False)
+    error = models.ForeignKey(Error, on_delete=models.CASCADE, related_name="+")
+    last_alerted_at = models.DateTimeField(null=True, blank=True)
+    # FREQUENCY: the events counted since window_start (a window of threshold_minutes,
+    # opened by the first event after the previous one closed).
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_count = models.PositiveIntegerField(default=0, db_default=0)
+
+    class Meta:
+        db_table = "alert_rule_state"
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "error"], name="alert_rule_state_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"rule {self.rule_id} on {self.error_id}"

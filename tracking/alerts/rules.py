@@ -25,16 +25,17 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from tracking.alerts.dispatch import dispatch
-from tracking.models import LEVEL_RANK, Alert, AlertRule, AlertTrigger, Level
+from tracking.models import LEVEL_RANK, Alert, AlertRule, AlertTrigger, Error, Level
 
 logger = logging.getLogger(__name__)
 
@@ -233,8 +234,7 @@ ON CONFLICT (rule_id, error_id) DO UPDATE SET
     window_count = CASE WHEN alert_rule_state.window_start IS NULL
         OR alert_rule_state.window_start <= %(window_cutoff)s THEN 1
         ELSE alert_rule_state.window_count + 1 END
-RETURNING window_count,
-    (last_alerted_at IS NULL OR last_alerted_at <= %(alert_cutoff)s) AS interval_free
+RETURNING window_count, last_alerted_at
 """
 
 
@@ -243,12 +243,25 @@ def _db_time(moment: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(moment)
 
 
+def _from_db_time(value: datetime | str | None) -> datetime | None:
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = value.replace(tzinfo=UTC)  # SQLite keeps UTC without its offset
+    return value
+
+
+def _db_error_id(error_id: uuid.UUID) -> Any:
+    # As the backend stores a UUIDField (hex text on SQLite).
+    return Error._meta.pk.get_db_prep_value(error_id, connection)
+
+
 def claim(*, rule: RuleSpec, error_id: uuid.UUID, now: datetime) -> bool:
     """Take the rule's action interval for this error; False while it still holds."""
     with connection.cursor() as cursor:
         cursor.execute(
             _CLAIM_SQL,
-            [error_id, _db_time(now), rule.id, _db_time(now - rule.action_interval)],
+            [_db_error_id(error_id), _db_time(now), rule.id, _db_time(now - rule.action_interval)],
         )
         return cursor.fetchone() is not None
 
@@ -260,15 +273,19 @@ def count_event(*, rule: RuleSpec, error_id: uuid.UUID, now: datetime) -> tuple[
         cursor.execute(
             _COUNT_SQL,
             {
-                "error_id": error_id,
+                "error_id": _db_error_id(error_id),
                 "rule_id": rule.id,
                 "now": _db_time(now),
                 "window_cutoff": _db_time(now - timedelta(minutes=rule.threshold_minutes or 0)),
-                "alert_cutoff": _db_time(now - rule.action_interval),
             },
         )
         row = cursor.fetchone()
-    return (0, False) if row is None else (row[0], bool(row[1]))
+    if row is None:
+        return 0, False
+    # The moment itself, not a comparison in RETURNING: SQLite 3.40 answers a wrong
+    # "last_alerted_at IS NULL" there for a row it just updated.
+    last = _from_db_time(row[1])
+    return row[0], last is None or last <= now - rule.action_interval
 
 
 def fire(

@@ -975,8 +975,14 @@ class AlertRule(models.Model):
             ),
             choices_check("trigger", AlertTrigger, "alert_rule"),
             models.CheckConstraint(
+                # isnull too: NULL > 0 is unknown, and a CHECK lets unknown pass.
                 condition=~Q(trigger=AlertTrigger.FREQUENCY)
-                | Q(threshold_events__gt=0, threshold_minutes__gt=0),
+                | Q(
+                    threshold_events__isnull=False,
+                    threshold_minutes__isnull=False,
+                    threshold_events__gt=0,
+                    threshold_minutes__gt=0,
+                ),
                 name="alert_rule_frequency_threshold",
                 violation_error_message=(
                     "A frequency rule needs a number of events and a number of minutes"

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django import forms
 
-from tracking.models import AlertChannel, AlertRule, Project
+from tracking.models import AlertChannel, AlertRule, AlertTrigger, Project
 
 # Minutes; an interval set elsewhere (admin) is offered too.
 INTERVAL_CHOICES = [
@@ -61,7 +61,7 @@ class AlertRuleForm(forms.ModelForm):
             "is_enabled",
         ]
         labels = {
-            "trigger": "When",
+            "trigger": "Trigger",
             "threshold_events": "More than N events",
             "threshold_minutes": "Within M minutes",
             "min_level": "Level at least",
@@ -71,7 +71,6 @@ class AlertRuleForm(forms.ModelForm):
             "is_enabled": "Enabled",
         }
         help_texts = {
-            "threshold_events": "Frequency rules only.",
             "release_pattern": "A glob: 2.* or *-beta. Empty: any release.",
             "min_level": "Empty: any level.",
         }
@@ -79,6 +78,8 @@ class AlertRuleForm(forms.ModelForm):
     def __init__(self, *args: object, project: Project, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.instance.project = project
+        if self.instance.pk is None:
+            self.initial.setdefault("trigger", AlertTrigger.NEW_ERROR)
         # Channels of this project only: another's id is "not one of the available choices".
         self.fields["channels"].queryset = AlertChannel.objects.filter(project=project)
         current = _minutes(self.instance.action_interval)

@@ -71,7 +71,7 @@ def alert_rules(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(
         request,
         "tracking/alert_rules.html",
-        {"project": project, "rows": rows, "form": form, "opened": request.method == "POST"},
+        {"project": project, "rows": rows, "form": form},
     )
 
 

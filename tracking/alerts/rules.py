@@ -295,7 +295,6 @@ def fire(
     facts: Facts,
     now: datetime | None = None,
     event_count: int | None = None,
-    details: dict[str, Any] | None = None,
 ) -> Alert | None:
     """Alert the rule's channels about this error unless its action interval holds;
     the Alert, or None. Atomic: the claim, the Alert and its deliveries commit together
@@ -314,7 +313,7 @@ def fire(
                 environment=facts.environment,
                 release=facts.release,
                 event_count=event_count,
-                details={"level": facts.level, **(details or {})},
+                details={"level": facts.level},
             )
             alert.save(force_insert=True)
             dispatch(alert=alert)

@@ -19,8 +19,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Protocol
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
@@ -133,13 +132,10 @@ def after_occurrence(*, project_id: int, event: _Event, recorded: _Recorded | No
             rules.fire(rule=rule, error_id=recorded.error_id, facts=facts)
 
 
-def after_workflow(*, trigger: str, error: Error, details: dict[str, Any] | None = None) -> None:
+def after_workflow(*, trigger: str, error: Error) -> None:
     """Fire the error's project's rules for a workflow trigger (no event: the level
     filter reads the error's level, the event filters do not apply)."""
-    candidates: Iterable[RuleSpec] = [
-        rule for rule in rules_for(error.project_id) if rule.trigger == trigger
-    ]
     facts = Facts(level=error.level)
-    for rule in candidates:
-        if rules.matches(rule, facts):
-            rules.fire(rule=rule, error_id=error.pk, facts=facts, details=details)
+    for rule in rules_for(error.project_id):
+        if rule.trigger == trigger and rules.matches(rule, facts):
+            rules.fire(rule=rule, error_id=error.pk, facts=facts)

@@ -2,6 +2,7 @@
 per-process rule cache, and what rules cost ingestion in queries."""
 
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -90,13 +91,21 @@ def test_a_new_error_with_a_matching_rule_adds_a_few_queries(
     assert enqueued_deliveries() == 1  # New's (Warm's committed outside the capture)
 
 
-def test_a_duplicate_event_fires_nothing(lead):
+def test_a_retried_event_neither_fires_nor_counts_again(lead):
     project = new_project()
-    error = ingest(project, exc_type="Once")
-    occurrence = error.occurrences.get()
-    assert triggers.rules_for(project.pk)
-    triggers.after_occurrence(project_id=project.pk, event=None, recorded=None)
-    assert len(alerts(project)) == 1 and occurrence
+    add_rule(
+        project,
+        by=lead,
+        name="Twice",
+        trigger=AlertTrigger.FREQUENCY,
+        threshold_events=1,
+        threshold_minutes=5,
+    )
+    event_id = uuid.uuid4().hex
+    ingest(project, exc_type="Once", event_id=event_id)
+    error = ingest(project, exc_type="Once", event_id=event_id)  # the SDK sends it again
+    assert error.occurrence_count == 1
+    assert triggered(project) == [AlertTrigger.NEW_ERROR]
 
 
 def test_a_snoozed_error_woken_by_its_events_fires_woke_up(lead, engineer):

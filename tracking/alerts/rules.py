@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any, Protocol
 
+import psycopg
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -256,6 +257,25 @@ def _db_error_id(error_id: uuid.UUID) -> Any:
     return Error._meta.pk.get_db_prep_value(error_id, connection)
 
 
+def _per_event_row(sql: str, params: dict[str, Any]) -> tuple | None:
+    """The RETURNING row of a statement ingestion runs for every event. On PostgreSQL it
+    is prepared once per connection on the psycopg connection itself, as record_occurrence
+    does (Django binds client-side and never prepares): parsing and planning it on every
+    event would cost more than running it. Django's query log does not see it there."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    with connection.wrap_database_errors:
+        connection.ensure_connection()
+        raw_connection = connection.connection
+        if raw_connection.prepare_threshold is None:
+            raw_connection.prepare_threshold = 2**31 - 1  # every other query unprepared
+        with psycopg.Cursor(raw_connection) as cursor:
+            cursor.execute(sql, params, prepare=True)
+            return cursor.fetchone()
+
+
 def claim(*, rule: RuleSpec, error_id: uuid.UUID, now: datetime) -> bool:
     """Take the rule's action interval for this error; False while it still holds."""
     with connection.cursor() as cursor:
@@ -269,17 +289,15 @@ def claim(*, rule: RuleSpec, error_id: uuid.UUID, now: datetime) -> bool:
 def count_event(*, rule: RuleSpec, error_id: uuid.UUID, now: datetime) -> tuple[int, bool]:
     """Count one event in the frequency rule's window: (events in the window, whether the
     action interval is free). (0, False) when the rule went away."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _COUNT_SQL,
-            {
-                "error_id": _db_error_id(error_id),
-                "rule_id": rule.id,
-                "now": _db_time(now),
-                "window_cutoff": _db_time(now - timedelta(minutes=rule.threshold_minutes or 0)),
-            },
-        )
-        row = cursor.fetchone()
+    row = _per_event_row(
+        _COUNT_SQL,
+        {
+            "error_id": _db_error_id(error_id),
+            "rule_id": rule.id,
+            "now": _db_time(now),
+            "window_cutoff": _db_time(now - timedelta(minutes=rule.threshold_minutes or 0)),
+        },
+    )
     if row is None:
         return 0, False
     # The moment itself, not a comparison in RETURNING: SQLite 3.40 answers a wrong

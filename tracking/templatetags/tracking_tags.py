@@ -157,6 +157,13 @@ def _number(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+# The countdown's words, once: the filter writes them, and the countdown tag hands them
+# to static/js/countdown.js (data-*), which only fills in the ticking duration.
+ACK_WITHIN = "acknowledge within {}"
+ACK_LAST_MINUTE = "acknowledge within a minute"
+ACK_PASSED = "deadline passed: moving to the next step"
+
+
 @register.filter
 def ack_countdown(deadline: datetime | None) -> str:
     """ "acknowledge within 12 minutes"; Django's timeuntil says "0 minutes" for the
@@ -165,10 +172,27 @@ def ack_countdown(deadline: datetime | None) -> str:
         return ""
     left = deadline - timezone.now()
     if left <= timedelta(0):
-        return "deadline passed: moving to the next step"
+        return ACK_PASSED
     if left < timedelta(minutes=1):
-        return "acknowledge within a minute"
-    return f"acknowledge within {timeuntil(deadline)}"
+        return ACK_LAST_MINUTE
+    return ACK_WITHIN.format(timeuntil(deadline))
+
+
+@register.simple_tag
+def countdown(deadline: datetime | None) -> SafeString | str:
+    """The acknowledgement countdown as the server words it now, which the script keeps
+    ticking with the same words (its data-* attributes)."""
+    if deadline is None:
+        return ""
+    return format_html(
+        '<span class="countdown" data-deadline="{}" data-within="{}" data-last-minute="{}"'
+        ' data-passed="{}">{}</span>',
+        deadline.isoformat(),
+        ACK_WITHIN,
+        ACK_LAST_MINUTE,
+        ACK_PASSED,
+        ack_countdown(deadline),
+    )
 
 
 @register.filter

@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from django.template import Context, Template
 
-from tracking.templatetags.tracking_tags import ack_countdown
+from tracking.models import Activity, ActivityVerb
+from tracking.templatetags.tracking_tags import ack_countdown, names_an_issue
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -32,3 +33,8 @@ def test_the_countdown_hands_its_words_to_the_script():
     assert 'data-passed="deadline passed: moving to the next step"' in html
     assert ">acknowledge within 12\xa0minutes</span>" in html
     assert Template("{% load tracking_tags %}{% countdown None %}").render(Context()) == ""
+
+
+def test_only_link_and_unlink_rows_name_an_issue():
+    named = {verb for verb in ActivityVerb if names_an_issue(Activity(verb=verb))}
+    assert named == {ActivityVerb.LINKED_ISSUE, ActivityVerb.UNLINKED_ISSUE}

@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timeuntil
 
+from tracking.models import ActivityVerb
 from tracking.workflow.snooze import progress_label
 
 register = template.Library()
@@ -193,6 +194,15 @@ def countdown(deadline: datetime | None) -> SafeString | str:
         ACK_PASSED,
         ack_countdown(deadline),
     )
+
+
+_ISSUE_LINK_VERBS = frozenset({ActivityVerb.LINKED_ISSUE, ActivityVerb.UNLINKED_ISSUE})
+
+
+@register.filter
+def names_an_issue(activity: Any) -> bool:
+    """Whether a timeline row is a link or unlink, whose details carry the issue's url."""
+    return activity.verb in _ISSUE_LINK_VERBS
 
 
 @register.filter

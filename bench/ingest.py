@@ -1,15 +1,16 @@
 """Ingestion benchmark: real sentry-sdk envelopes replayed against gunicorn + PostgreSQL.
 
     .venv/bin/python bench/ingest.py [--events 10000] [--concurrency 8]
-                                     [--workers CPUS+1] [--threads 4]
+                                     [--workers CPUS+1] [--threads 4] [--alert-rules]
                                      [--database-url postgres://postgres@127.0.0.1:5432/postgres]
 
 1. Pre-generates the events with the real sentry-sdk client (a Transport that keeps the
    envelopes instead of sending them): ~50 distinct errors with realistic stack traces
    (source context, locals), a request, tags, a user and breadcrumbs, brotli-compressed
    exactly as the SDK sends them.
-2. Creates a throwaway database on the server, migrates it, creates a project, and starts
-   gunicorn (gthread, DEBUG=0) on 127.0.0.1.
+2. Creates a throwaway database on the server, migrates it, creates a project (with its
+   default alert rules; --alert-rules adds a frequency rule), and starts gunicorn
+   (gthread, DEBUG=0) on 127.0.0.1.
 3. Phase "max": replays the events over C keep-alive connections as fast as they are
    answered. Phase "half": replays fresh events paced at half the measured rate.
 4. Prints accepted events/s, events/s stored end to end (counted in the database), p50/p95
@@ -249,6 +250,17 @@ class RawConnection:
         self.sock.close()
 
 
+FREQUENCY_RULE = """
+from tracking.models import AlertRule, AlertTrigger, Project
+project = Project.objects.get(slug="bench")
+rule = AlertRule.objects.create(
+    project=project, name="Busy errors", trigger=AlertTrigger.FREQUENCY,
+    threshold_events=100, threshold_minutes=1,
+)
+rule.channels.set(project.alert_channels.all())
+"""
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -293,6 +305,12 @@ class Bench:
             capture_output=True,
             text=True,
         ).stdout.strip()
+        if self.args.alert_rules:
+            # Beside the project's default rules (new errors, regressions): a frequency rule,
+            # whose counter costs one upsert per event.
+            subprocess.run(
+                [*manage, "shell", "-c", FREQUENCY_RULE], env=self.env, check=True, cwd=ROOT
+            )
         dsn_parts = urlsplit(dsn)
         self.path = f"{dsn_parts.path.rstrip('/').replace('/', '/api/', 1)}/envelope/"
         self.path += f"?sentry_key={dsn_parts.username}"
@@ -490,6 +508,11 @@ def main() -> None:
         "--app",
         default="errortracker.wsgi:application",
         help="WSGI app for gunicorn (the default already sends /api/ down the ingest fast path)",
+    )
+    parser.add_argument(
+        "--alert-rules",
+        action="store_true",
+        help="add a frequency alert rule to the project's default ones (new errors, regressions)",
     )
     parser.add_argument(
         "--database-url",

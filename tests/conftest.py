@@ -3,6 +3,7 @@ from django.db import connection
 from django.test import Client
 
 from tests.helpers import factories
+from tracking.alerts.triggers import forget_rules
 from tracking.ingest.auth import forget_projects
 
 # Fixtures of the SDK-client and corpus tests (tests/ingest/, tests/browser/).
@@ -39,8 +40,10 @@ def _close_stray_connections(django_db_setup, django_db_blocker):
 def _forget_cached_projects():
     """Ingestion caches project keys in-process for seconds; tests start without them."""
     forget_projects()
+    forget_rules()
     yield
     forget_projects()
+    forget_rules()
 
 
 @pytest.fixture(autouse=True)

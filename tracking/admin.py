@@ -11,6 +11,8 @@ from django.shortcuts import redirect
 
 from tracking import models
 from tracking.alerts import targets
+from tracking.alerts.defaults import create_default_alerts
+from tracking.alerts.rule_changes import check_channels
 from tracking.auth import ThrottledAdminAuthenticationForm
 from tracking.services import teams
 from tracking.workflow.exceptions import Refused
@@ -131,6 +133,11 @@ class ProjectAdmin(admin.ModelAdmin):
         "created_at",
     )
     actions = ("rotate_key",)
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            create_default_alerts(project=obj)
 
     @admin.display(description="DSN")
     def dsn(self, obj: models.Project) -> str:
@@ -410,3 +417,48 @@ class LinkedIssueAdmin(ReadOnlyAdmin):
     list_select_related = ("error", "created_by")
     search_fields = ("url", "title")
     show_full_result_count = False
+
+
+# Alert rules (alerts-rules)
+
+
+class AlertRuleAdminForm(forms.ModelForm):
+    class Meta:
+        model = models.AlertRule
+        fields = (
+            "project",
+            "name",
+            "trigger",
+            "threshold_events",
+            "threshold_minutes",
+            "min_level",
+            "environments",
+            "release_pattern",
+            "tag_key",
+            "tag_value",
+            "channels",
+            "action_interval",
+            "is_enabled",
+        )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        project, channels = cleaned.get("project"), cleaned.get("channels")
+        if project is not None and channels is not None:
+            try:
+                check_channels(project_id=project.pk, channels=channels)
+            except Refused as refusal:
+                self.add_error("channels", refusal.message)
+        return cleaned
+
+
+@admin.register(models.AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    """The same rules as the project's alert rule pages (tracking.alerts.rule_pages)."""
+
+    form = AlertRuleAdminForm
+    list_display = ("name", "project", "trigger", "action_interval", "is_enabled")
+    list_filter = ("trigger", "is_enabled")
+    list_select_related = ("project",)
+    search_fields = ("name", "project__name")
+    filter_horizontal = ("channels",)

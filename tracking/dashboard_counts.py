@@ -2,7 +2,7 @@
 
 `dashboard_open_count` (open errors per project and level, in slots per writer) and
 `dashboard_due_count` (active dated assignments on open errors, per project and due
-date) are kept by database triggers on `error` and `error_assignment` (migration 0017),
+date) are kept by database triggers on `error` and `error_assignment` (migration 0020),
 so that every writer keeps them right without knowing about them: ingestion's one statement, the
 workflow verbs, retention, admin edits. The dashboard reads these few rows instead of
 counting errors, whose work grows with an event flood (each event leaves a dead

@@ -1052,12 +1052,32 @@ class AlertRule(models.Model):
         db_table = "alert_rule"
         ordering = ["project", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["project", "name"], name="alert_rule_name_uniq"),
+            models.UniqueConstraint(
+                fields=["project", "name"],
+                name="alert_rule_name_uniq",
+                violation_error_message="This project already has a rule with this name.",
+            ),
             choices_check("trigger", AlertTrigger, "alert_rule"),
             models.CheckConstraint(
+                # isnull too: NULL > 0 is unknown, and a CHECK lets unknown pass.
                 condition=~Q(trigger=AlertTrigger.FREQUENCY)
-                | Q(threshold_events__gt=0, threshold_minutes__gt=0),
+                | Q(
+                    threshold_events__isnull=False,
+                    threshold_minutes__isnull=False,
+                    threshold_events__gt=0,
+                    threshold_minutes__gt=0,
+                ),
                 name="alert_rule_frequency_threshold",
+                violation_error_message=(
+                    "A frequency rule needs a number of events and a number of minutes"
+                    " (both at least 1)."
+                ),
+            ),
+            # A tag filter names both the key and the value.
+            models.CheckConstraint(
+                condition=Q(tag_key="", tag_value="") | (~Q(tag_key="") & ~Q(tag_value="")),
+                name="alert_rule_tag_pair",
+                violation_error_message="A tag filter needs both a key and a value.",
             ),
         ]
 
@@ -1198,7 +1218,7 @@ class DashboardOpenCount(models.Model):
     """Open (unresolved) errors per project and level: the dashboard's "open errors by
     level" and "by project" charts, summed over the projects a person can see.
 
-    Kept by triggers on `error` (migration 0017, `tracking.dashboard_counts`), so every
+    Kept by triggers on `error` (migration 0020, `tracking.dashboard_counts`), so every
     writer keeps it right, ingestion's one statement included: AFTER INSERT (a new
     unresolved error: +1), AFTER UPDATE OF status, level, project_id with a WHEN clause
     that lets through only a real change of one of them (the per-event update of
@@ -1229,7 +1249,7 @@ class DashboardDueCount(models.Model):
     due date: "overdue" is the sum over due dates before now, "due this week" over the
     next seven days, so the counts need no update as time passes.
 
-    Kept by triggers (migration 0017, `tracking.dashboard_counts`): on
+    Kept by triggers (migration 0020, `tracking.dashboard_counts`): on
     `error_assignment` AFTER INSERT, AFTER UPDATE OF is_active, due_date, error_id (WHEN
     one of them changed) and AFTER DELETE; on `error`, the same trigger as
     DashboardOpenCount moves the error's active dated assignment in or out when the
@@ -1269,3 +1289,30 @@ class ErrorSnoozeUser(models.Model):
 
     def __str__(self) -> str:
         return f"{self.error_id} {self.user_key}"
+
+
+# --- Alert rules (alerts-rules) -----------------------------------------------------------
+
+
+class AlertRuleState(models.Model):
+    """What a rule remembers about one error: when it last alerted (the action interval,
+    claimed with one conditional upsert) and, for a frequency rule, its counting window.
+    Written only by tracking.alerts.rules."""
+
+    id = models.BigAutoField(primary_key=True)
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="+", db_index=False)
+    error = models.ForeignKey(Error, on_delete=models.CASCADE, related_name="+")
+    last_alerted_at = models.DateTimeField(null=True, blank=True)
+    # FREQUENCY: the events counted since window_start (a window of threshold_minutes,
+    # opened by the first event after the previous one closed).
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_count = models.PositiveIntegerField(default=0, db_default=0)
+
+    class Meta:
+        db_table = "alert_rule_state"
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "error"], name="alert_rule_state_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"rule {self.rule_id} on {self.error_id}"

@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from tracking import people, teams, views
-from tracking.alerts import channel_pages
+from tracking.alerts import channel_pages, rule_pages
 from tracking.auth import ThrottledAuthenticationForm
 
 urlpatterns = [
@@ -40,6 +40,13 @@ urlpatterns = [
         "projects/<int:project_id>/alerts/channels/<int:channel_id>/",
         channel_pages.alert_channel_detail,
         name="alert_channel_detail",
+    ),
+    # Alert rules (issue 15)
+    path("projects/<int:project_id>/alerts/rules/", rule_pages.alert_rules, name="alert_rules"),
+    path(
+        "projects/<int:project_id>/alerts/rules/<int:rule_id>/",
+        rule_pages.alert_rule_detail,
+        name="alert_rule_detail",
     ),
     path("settings/", people.my_settings, name="my_settings"),
     path("people/", people.people_page, name="people"),

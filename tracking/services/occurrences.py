@@ -27,6 +27,7 @@ from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
 from tracking import notifications, releases
+from tracking.alerts import triggers
 from tracking.models import (
     CURRENT_GROUPING_VERSION,
     ActivityVerb,
@@ -134,6 +135,7 @@ def record_occurrence(*, project: Project | int, event: IncomingEvent) -> Record
         )
     if recorded is not None and recorded.regressed:
         _notify_regression(recorded.error_id)
+    triggers.after_occurrence(project_id=project_id, event=event, recorded=recorded)
     return recorded
 
 

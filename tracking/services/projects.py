@@ -5,10 +5,12 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from tracking import issue_links
+from tracking.alerts.defaults import create_default_alerts
 from tracking.models import Project, User
 from tracking.workflow import permissions
 
 
+@transaction.atomic
 def ensure_project(*, name: str, rate_limit_per_minute: int | None = None) -> tuple[Project, bool]:
     """The project with NAME's slug, created if missing; the rate limit updated when given."""
     slug = slugify(name)
@@ -17,6 +19,8 @@ def ensure_project(*, name: str, rate_limit_per_minute: int | None = None) -> tu
     project, created = Project.objects.get_or_create(
         slug=slug, defaults={"name": name, "rate_limit_per_minute": rate_limit_per_minute or 0}
     )
+    if created:
+        create_default_alerts(project=project)
     changed_limit = rate_limit_per_minute not in (None, project.rate_limit_per_minute)
     if not created and changed_limit:
         project.rate_limit_per_minute = rate_limit_per_minute

@@ -13,9 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from tracking import notifications
+from tracking.alerts import triggers
 from tracking.models import (
     ESCALATION_RANK,
     ActivityVerb,
+    AlertTrigger,
     Error,
     ErrorEscalation,
     EscalationLevel,
@@ -71,6 +73,7 @@ def escalate(
     )
     policies.start_deadline(escalation)
     notifications.notify_escalated(escalation)
+    triggers.after_workflow(trigger=AlertTrigger.ESCALATED, error=locked)
     rows.sync(error, locked)
     return escalation
 

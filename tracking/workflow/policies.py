@@ -25,8 +25,10 @@ from django.tasks import task
 from django.utils import timezone
 
 from tracking import access, notifications
+from tracking.alerts import triggers
 from tracking.models import (
     ActivityVerb,
+    AlertTrigger,
     Error,
     ErrorEscalation,
     ErrorStatus,
@@ -171,6 +173,7 @@ def time_out(
     ErrorEscalation.objects.filter(pk__in=[row.pk for row in front]).update(
         ack_deadline=None, timed_out_at=now
     )
+    triggers.after_workflow(trigger=AlertTrigger.ESCALATION_TIMED_OUT, error=error)
     policy = policy_for(error.project_id)
     steps = list(policy.steps.all()) if policy else []
     created: list[ErrorEscalation] = []

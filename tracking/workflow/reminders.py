@@ -17,7 +17,8 @@ from django.tasks import task
 from django.utils import timezone
 
 from tracking import notifications
-from tracking.models import ErrorAssignment, ErrorStatus
+from tracking.alerts import triggers
+from tracking.models import AlertTrigger, ErrorAssignment, ErrorStatus
 
 DUE_SOON = "due-soon"
 OVERDUE = "overdue"
@@ -65,6 +66,7 @@ def remind(*, assignment_id: str, kind: str, due_date: str) -> bool:
             notifications.notify_due_soon(assignment)
         else:
             notifications.notify_overdue(assignment)
+            triggers.after_workflow(trigger=AlertTrigger.OVERDUE, error=assignment.error)
     return True
 
 

@@ -24,7 +24,8 @@ from django.db import transaction
 from django.tasks import task
 from django.utils import timezone
 
-from tracking.models import ActivityVerb, Error, ErrorStatus, SnoozeKind, User
+from tracking.alerts import triggers
+from tracking.models import ActivityVerb, AlertTrigger, Error, ErrorStatus, SnoozeKind, User
 from tracking.services.activity import record_activity
 from tracking.services.occurrences import forget_snoozed_users
 from tracking.workflow import policies, policy, rows
@@ -162,6 +163,7 @@ def wake_if_due(*, error_id: str, snoozed_at: str) -> bool:
                 verb=ActivityVerb.WOKE_UP,
                 details={"events_since_snoozed": error.snooze_events, "until": True},
             )
+            triggers.after_workflow(trigger=AlertTrigger.WOKE_UP, error=error)
     return bool(woken)
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from sentry_sdk.transport import Transport
 
 from tracking import workflow
+from tracking.alerts.defaults import create_default_alerts
 from tracking.ingest.parsing import build_event
 from tracking.models import Error, ErrorStatus, Project, ResolutionType, User
 from tracking.services import projects as project_services
@@ -275,13 +276,13 @@ class Command(BaseCommand):
         return users
 
     def ensure_projects(self) -> dict[str, Project]:
-        storefront, _ = Project.objects.get_or_create(
-            slug="storefront", defaults={"name": "Storefront"}
-        )
-        payments, _ = Project.objects.get_or_create(
-            slug="payments", defaults={"name": "Payments API"}
-        )
-        return {"storefront": storefront, "payments": payments}
+        projects = {}
+        for slug, name in (("storefront", "Storefront"), ("payments", "Payments API")):
+            project, created = Project.objects.get_or_create(slug=slug, defaults={"name": name})
+            if created:
+                create_default_alerts(project=project)
+            projects[slug] = project
+        return projects
 
     def ensure_resolution_types(self, admin: User) -> dict[str, ResolutionType]:
         types = {}

@@ -1,0 +1,68 @@
+"""Alert rules for tests: projects made as production makes them (with their default
+channel and rules), rules saved through the service, and what dispatch left behind."""
+
+from typing import Any
+
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from tracking.alerts import delivery, rule_changes
+from tracking.alerts.defaults import DEFAULT_CHANNEL
+from tracking.models import (
+    Alert,
+    AlertChannel,
+    AlertDelivery,
+    AlertRule,
+    ChannelKind,
+    Project,
+    User,
+)
+from tracking.services.projects import ensure_project
+
+
+def new_project(name: str = "Shop") -> Project:
+    return ensure_project(name=name)[0]
+
+
+def default_channel(project: Project) -> AlertChannel:
+    return AlertChannel.objects.get(project=project, name=DEFAULT_CHANNEL)
+
+
+def webhook_channel(project: Project, name: str = "Hook") -> AlertChannel:
+    # The channel pages are another branch's; until they merge a channel row is the seam.
+    return AlertChannel.objects.create(
+        project=project, name=name, kind=ChannelKind.WEBHOOK, url="http://127.0.0.1:9/hook"
+    )
+
+
+def add_rule(
+    project: Project, *, by: User, channels: list[AlertChannel] | None = None, **fields: Any
+) -> AlertRule:
+    fields.setdefault("name", f"Rule {AlertRule.objects.count() + 1}")
+    return rule_changes.save_rule(
+        rule=AlertRule(project=project, **fields),
+        channels=[default_channel(project)] if channels is None else channels,
+        by=by,
+    )
+
+
+def only_rule(project: Project, *, by: User, **fields: Any) -> AlertRule:
+    """`fields` as the project's one enabled rule (the defaults switched off)."""
+    for rule in AlertRule.objects.filter(project=project):
+        rule_changes.set_rule_enabled(rule=rule, enabled=False, by=by)
+    return add_rule(project, by=by, **fields)
+
+
+def alerts(project: Project, **filters: Any) -> list[Alert]:
+    return list(Alert.objects.filter(project=project, **filters).order_by("created_at"))
+
+
+def deliveries(project: Project) -> list[AlertDelivery]:
+    return list(AlertDelivery.objects.filter(alert__project=project))
+
+
+def enqueued_deliveries() -> int:
+    """Delivery tasks waiting (with the database task backend)."""
+    return DBTaskResult.objects.filter(
+        task_path=delivery.deliver.module_path, status=TaskResultStatus.READY
+    ).count()

@@ -30,7 +30,15 @@ from tests.helpers.action_cases import (
 from tests.helpers.ingested import ingest
 from tests.helpers.teams import ingest_error, team_with
 from tracking import selectors, workflow
-from tracking.models import ErrorAssignment, IngestedEvent, Team, User
+from tracking.alerts import channels
+from tracking.models import (
+    AlertChannel,
+    ChannelKind,
+    ErrorAssignment,
+    IngestedEvent,
+    Team,
+    User,
+)
 from tracking.services import teams
 
 pytestmark = pytest.mark.django_db
@@ -138,6 +146,10 @@ def error_urls(error) -> list[tuple[str, str, dict]]:
 
 def test_idor_sweep_every_url_of_project_b_is_404_for_a_member_of_a(world, payments, theirs):
     other = ingest_error(payments, exc_type="Timeout", value="gateway timeout")
+    their_link = workflow.link_issue(
+        error=theirs, by=world.admin, url="https://github.com/acme/pay/issues/1"
+    )
+    their_channel = their_alert_channel(world, payments)
     for person in (world.engineer, world.lead):
         client = client_for(person)
         before = snapshot()
@@ -161,6 +173,8 @@ def test_idor_sweep_every_url_of_project_b_is_404_for_a_member_of_a(world, payme
                             "primary": other.pk if error == theirs else theirs.pk,
                             "similarity_reason": "Same.",
                             "confirm_takeover": "1",
+                            "url": "https://github.com/acme/shop/issues/99",
+                            "linked_issue": their_link.pk,
                         },
                     )
                 assert response.status_code == 404, (person, method, url, response.status_code)
@@ -171,7 +185,67 @@ def test_idor_sweep_every_url_of_project_b_is_404_for_a_member_of_a(world, payme
             assert response.status_code == 404
         response = client.get(reverse("project_releases", args=[payments.pk]))
         assert response.status_code == 404
+        channels_before = alert_channel_rows()
+        for url in alert_channel_urls(their_channel):
+            assert client.get(url).status_code == 404, (person, url)
+            response = client.post(url, {"form": "disable", **NEW_CHANNEL})
+            assert response.status_code == 404, (person, url)
+        assert alert_channel_rows() == channels_before
         assert snapshot() == before
+
+
+# Alert channels: outsiders 404, engineers 403, leads manage ---------------------------
+
+NEW_CHANNEL = {"name": "Ops mail", "kind": ChannelKind.EMAIL}
+
+
+def their_alert_channel(world: World, project) -> AlertChannel:
+    channel, _ = channels.create_channel(
+        project=project,
+        by=world.admin,
+        name="Ops hook",
+        kind=ChannelKind.WEBHOOK,
+        url="https://hooks.example.com/errors",
+    )
+    return channel
+
+
+def alert_channel_urls(channel: AlertChannel) -> list[str]:
+    return [
+        reverse("alert_channels", args=[channel.project_id]),
+        reverse("alert_channel_detail", args=[channel.project_id, channel.pk]),
+    ]
+
+
+def alert_channel_rows() -> list[tuple]:
+    return sorted(AlertChannel.objects.values_list("pk", "project_id", "name", "is_enabled"))
+
+
+def test_alert_channels_404_outside_403_for_engineers_and_managed_by_leads(world, payments):
+    ours = their_alert_channel(world, world.project)
+    theirs_channel = their_alert_channel(world, payments)
+    data = {**NEW_CHANNEL, "email_users": [world.lead.pk], "form": "disable"}
+    before = alert_channel_rows()
+    for person, channel, answer in (
+        (world.lead, theirs_channel, 404),
+        (world.engineer, theirs_channel, 404),
+        (world.engineer, ours, 403),
+    ):
+        client = client_for(person)
+        for url in alert_channel_urls(channel):
+            assert client.get(url).status_code == answer, (person, url)
+            assert client.post(url, data).status_code == answer, (person, url)
+    assert alert_channel_rows() == before
+
+    lead = client_for(world.lead)
+    channels_url, detail_url = alert_channel_urls(ours)
+    assert lead.get(channels_url).status_code == 200
+    assert lead.get(detail_url).status_code == 200
+    assert lead.post(channels_url, data).status_code == 302
+    assert lead.post(detail_url, data).status_code == 302
+    assert AlertChannel.objects.filter(project=world.project, name="Ops mail").exists()
+    ours.refresh_from_db()
+    assert not ours.is_enabled
 
 
 def test_bulk_actions_refuse_errors_of_project_b(world, theirs):

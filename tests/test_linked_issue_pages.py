@@ -110,6 +110,22 @@ def test_a_bad_repository_or_half_a_jira_is_refused_in_place(project, lead_clien
     assert (project.github_repository, project.jira_base_url) == ("", "")
 
 
+def test_a_jira_address_with_a_password_is_refused_on_the_form(project, lead_client):
+    url = reverse("project_detail", args=[project.pk])
+    response = lead_client.post(
+        url,
+        {
+            "form": "trackers",
+            "trackers-jira_base_url": "https://bob:secret@jira.example.com/jira",
+            "trackers-jira_project_id": "10000",
+            "trackers-jira_issue_type_id": "10004",
+        },
+    )
+    assert response.status_code == 200
+    assert "without a user name or password" in visible_text(response.content.decode())
+    assert Project.objects.get(pk=project.pk).jira_base_url == ""
+
+
 def test_engineers_neither_see_nor_post_the_trackers_form(project, engineer_client):
     url = reverse("project_detail", args=[project.pk])
     assert "Issue trackers" not in visible_text(engineer_client.get(url).content.decode())

@@ -23,11 +23,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit
 
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
-
 from tracking.models import GITHUB_REPOSITORY_MAX, JIRA_BASE_URL_MAX
 from tracking.selectors.event_view import Frame, OccurrenceView
+from tracking.workflow import rules
 from tracking.workflow.exceptions import Refused
 
 # A little under the 8 KB request line most servers accept (GitHub answers longer
@@ -251,7 +249,6 @@ def github_repository(text: str | None) -> str:
     raise Refused(GITHUB_REPOSITORY_MESSAGE, field="github_repository")
 
 
-_http_url = URLValidator(schemes=["http", "https"])
 # A page inside Jira pasted instead of its address: the base ends where these begin.
 _JIRA_PAGES = ("/browse/", "/secure/", "/projects/", "/plugins/", "/issues/")
 
@@ -261,12 +258,11 @@ def jira_base_url(text: str | None) -> str:
     text = (text or "").strip()
     if not text:
         return ""
-    try:
-        _http_url(text)
-    except ValidationError:
+    if not rules.is_plain_http_url(text):
         raise Refused(
-            "Give Jira's address, e.g. https://acme.atlassian.net.", field="jira_base_url"
-        ) from None
+            "Give Jira's address, without a user name or password, e.g. https://acme.atlassian.net.",
+            field="jira_base_url",
+        )
     parts = urlsplit(text)
     path = parts.path
     if parts.hostname and parts.hostname.endswith(".atlassian.net"):

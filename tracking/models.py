@@ -900,6 +900,9 @@ class NotificationSettings(models.Model):
 # Comments ---------------------------------------------------------------------------
 
 
+COMMENT_BODY_MAX = 10000
+
+
 class Comment(models.Model):
     """A person's Markdown note on an error, shown in its timeline.
 
@@ -912,7 +915,7 @@ class Comment(models.Model):
         Error, on_delete=models.PROTECT, related_name="comments", db_index=False
     )
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="comments")
-    body = models.TextField(max_length=10000, blank=True, default="")
+    body = models.TextField(max_length=COMMENT_BODY_MAX, blank=True, default="")
     created_at = models.DateTimeField(db_default=Now())
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -922,7 +925,7 @@ class Comment(models.Model):
 
     class Meta:
         db_table = "comment"
-        constraints = [max_length_check("body", 10000, "comment")]
+        constraints = [max_length_check("body", COMMENT_BODY_MAX, "comment")]
         indexes = [models.Index(fields=["error", "created_at"], name="comment_error_time")]
 
     def __str__(self) -> str:

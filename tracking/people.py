@@ -336,7 +336,7 @@ def issue_trackers_form(
             permissions.require_may_configure_trackers(request.user, project_id=project.pk)
         except Forbidden as exc:
             raise PermissionDenied(exc.message) from exc
-    elif not permissions.may_configure_trackers(request.user, project_id=project.pk):
+    elif not permissions.may_manage_project(request.user, project_id=project.pk):
         return None, None
     initial = {field: getattr(project, field) for field in projects.TRACKER_FIELDS}
     form = IssueTrackersForm(

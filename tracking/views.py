@@ -725,7 +725,7 @@ def error_page_context(
         "linked_issues": linked_issues,
         "link_form": _link_form(request, error, allowed, outcome),
         "new_issue_links": _new_issue_links(request, error, occurrences),
-        "may_configure_trackers": permissions.may_configure_trackers(
+        "may_configure_trackers": permissions.may_manage_project(
             request.user, project_id=error.project_id
         ),
         "allowed": allowed,

@@ -1,11 +1,14 @@
 // Escalation countdowns ("acknowledge within 12 minutes") tick while the page is open.
-// The server renders the same words (the ack_countdown filter) as the no-JS text; each
-// element carries its deadline as ISO time in data-deadline. Elements htmx swaps in
-// are found on the next tick, so nothing needs wiring after a swap.
+// The server renders each element (the countdown template tag) with its deadline in
+// data-deadline and its phrases in data-within ("{}" where the duration goes),
+// data-last-minute and data-passed, so the words live once, in Python. Elements htmx
+// swaps in are found on the next tick, so nothing needs wiring after a swap.
 (function () {
   "use strict";
 
   // Django's timeuntil: the first non-zero unit and the one after it, if non-zero.
+  // The unit names stay here: the duration changes on every tick in the browser, and
+  // handing over Django's plural forms would take more code than these four words.
   var UNITS = [["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60]];
 
   function timeuntil(seconds) {
@@ -19,20 +22,20 @@
     return parts.join(", ");
   }
 
-  function countdown(deadline, now) {
+  function countdown(element, deadline, now) {
     var seconds = (deadline - now) / 1000;
-    if (seconds <= 0) return "deadline passed: moving to the next step";
-    if (seconds < 60) return "acknowledge within a minute";
-    return "acknowledge within " + timeuntil(seconds);
+    if (seconds <= 0) return element.getAttribute("data-passed");
+    if (seconds < 60) return element.getAttribute("data-last-minute");
+    return element.getAttribute("data-within").replace("{}", timeuntil(seconds));
   }
 
   function tick() {
     var now = Date.now();
-    document.querySelectorAll(".countdown[data-deadline]").forEach(function (element) {
+    document.querySelectorAll(".countdown[data-deadline][data-within]").forEach(function (element) {
       var deadline = Date.parse(element.getAttribute("data-deadline"));
       if (isNaN(deadline)) return;
-      var text = countdown(deadline, now);
-      if (element.textContent !== text) element.textContent = text;
+      var text = countdown(element, deadline, now);
+      if (text !== null && element.textContent !== text) element.textContent = text;
     });
   }
 

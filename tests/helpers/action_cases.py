@@ -24,8 +24,10 @@ from tracking.models import (
     ErrorEscalation,
     ErrorResolution,
     ErrorStatus,
+    LinkedIssue,
     User,
 )
+from tracking.workflow import link_issue
 
 # ---------------------------------------------------------------- shared set-up
 
@@ -126,6 +128,15 @@ def _marked_duplicate(w: World, actor: User) -> dict[str, Any]:
     set_status(w.error, ErrorStatus.DUPLICATE)
     factories.ErrorDuplicateFactory(primary_error=w.other, duplicate_error=w.error)
     return {}
+
+
+ISSUE = "https://github.com/acme/shop/issues/12"
+
+
+def _linked(w: World, actor: User) -> dict[str, Any]:
+    # By the admin, who sees every project: the actor may have just left the team.
+    link = link_issue(error=w.error, by=w.admin, url=ISSUE)
+    return {"linked_issue": link.pk}
 
 
 def _status_is(status: str) -> Callable[[World], bool]:
@@ -238,6 +249,20 @@ ACTION_CASES = [
         _status_is(ErrorStatus.UNRESOLVED),
         frozenset({"duplicates"}),
     ),
+    ActionCase(
+        "link_issue",
+        "link_issue",
+        lambda w, actor: {"url": ISSUE, "title": "Cart empty"},
+        lambda w: LinkedIssue.objects.filter(error=w.error, url=ISSUE).exists(),
+        frozenset({"linked-issues"}),
+    ),
+    ActionCase(
+        "unlink_issue",
+        "unlink_issue",
+        _linked,
+        lambda w: not LinkedIssue.objects.filter(error=w.error).exists(),
+        frozenset({"linked-issues"}),
+    ),
 ]
 CASES_BY_NAME = {case.name: case for case in ACTION_CASES}
 
@@ -293,4 +318,5 @@ def snapshot() -> dict[str, list[tuple]]:
             ErrorDuplicate.objects.values_list("primary_error_id", "duplicate_error_id")
         ),
         "activities": sorted(Activity.objects.values_list("pk", "verb")),
+        "links": sorted(LinkedIssue.objects.values_list("pk", "error_id", "url")),
     }

@@ -118,6 +118,25 @@ def test_a_refusal_changes_nothing(project, lead):
     assert Project.objects.get(pk=project.pk).github_repository == "acme/shop"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://bob:secret@jira.example.com/jira",
+        "https://acme.atlassian.net@evil.example",
+        "https://bob@jira.example.com",
+    ],
+)
+def test_a_jira_address_with_a_user_name_or_password_is_refused(project, lead, url):
+    with pytest.raises(Refused, match="without a user name or password") as info:
+        set_issue_trackers(
+            project=project,
+            by=lead,
+            **trackers(jira_base_url=url, jira_project_id=7, jira_issue_type_id=3),
+        )
+    assert info.value.field == "jira_base_url"
+    assert Project.objects.get(pk=project.pk).jira_base_url == ""
+
+
 def test_the_database_wants_jira_all_or_nothing_and_http(project):
     for values in (
         {"jira_base_url": "https://acme.atlassian.net"},

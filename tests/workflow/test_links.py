@@ -79,6 +79,20 @@ def test_only_http_and_https_addresses_are_linked(ingested, engineer, url):
     assert not LinkedIssue.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com@evil.example/acme/shop/issues/12",
+        "https://bob:secret@tracker.example.com/issues/12",
+        "https://:secret@tracker.example.com/issues/12",
+    ],
+)
+def test_an_address_with_a_user_name_or_password_is_refused(ingested, engineer, url):
+    with refused(field="url", match="without a user name or password"):
+        workflow.link_issue(error=ingested, by=engineer, url=url)
+    assert not LinkedIssue.objects.exists()
+
+
 def test_address_and_title_are_required_and_limited(ingested, engineer):
     with refused(field="url", match="required"):
         workflow.link_issue(error=ingested, by=engineer, url="  ")

@@ -42,6 +42,8 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "snooze": ("login", "403", "ok", "ok", "ok"),
     "mark_duplicate": ("login", "403", "ok", "ok", "ok"),
     "unmark_duplicate": ("login", "403", "ok", "ok", "ok"),
+    "link_issue": ("login", "403", "ok", "ok", "ok"),
+    "unlink_issue": ("login", "403", "ok", "ok", "ok"),
 }
 
 MATRIX_CELLS = [

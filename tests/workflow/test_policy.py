@@ -7,9 +7,10 @@ the database; the factories build the starting state without the verbs on purpos
 import pytest
 
 from tests.helpers import factories
+from tests.helpers.teams import team_with
 from tracking.models import ErrorStatus
 from tracking.services import people
-from tracking.workflow import Action, permissions, policy
+from tracking.workflow import Action, Forbidden, permissions, policy
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +28,25 @@ class TestRoles:
             "admin",
             "none",
         ]
+
+    def test_leads_and_admins_who_see_a_project_manage_it(
+        self, project, engineer, lead, admin_user, nobody, inactive_lead
+    ):
+        outsider = factories.LeadFactory(username="outside")
+        team_with("Checkout team", admin=admin_user, members=(lead,), projects=(project,))
+        managers = {
+            user
+            for user in (engineer, lead, admin_user, nobody, inactive_lead, outsider)
+            if permissions.may_manage_project(user, project_id=project.pk)
+        }
+        assert managers == {lead, admin_user}
+        for require, message in (
+            (permissions.require_may_manage_alerts, "alert channels"),
+            (permissions.require_may_configure_trackers, "issue trackers"),
+        ):
+            require(lead, project_id=project.pk)
+            with pytest.raises(Forbidden, match=message):
+                require(outsider, project_id=project.pk)
 
     def test_assignable_users_are_active_engineers_leads_and_admins(
         self, engineer, lead, admin_user, nobody, inactive_lead

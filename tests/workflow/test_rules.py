@@ -3,6 +3,9 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 
 from tests.helpers import factories
@@ -53,9 +56,31 @@ def test_text_required_and_too_long_name_the_field():
         ("COMMENT_BODY_MAX", [(Comment, "body")]),
     ],
 )
+@pytest.mark.django_db
 def test_each_limit_is_the_database_columns_it_guards(limit, columns):
+    # Against what the database enforces, not max_length: rules reads max_length of the
+    # first column, so comparing with it could not fail.
     for model, field in columns:
-        assert getattr(rules, limit) == model._meta.get_field(field).max_length, (model, field)
+        assert getattr(rules, limit) == enforced_length(model, field), (model, field)
+
+
+def enforced_length(model, field: str) -> int:
+    """The number in a text column's length CHECK (tracking.models.max_length_check),
+    or the size of a varchar column as the database describes its table."""
+    for constraint in model._meta.constraints:
+        condition = getattr(constraint, "condition", None)
+        if (
+            isinstance(condition, LessThanOrEqual)
+            and isinstance(condition.lhs, Length)
+            and condition.lhs.source_expressions[0].name == field
+        ):
+            return condition.rhs
+    column = model._meta.get_field(field).column
+    with connection.cursor() as cursor:
+        description = connection.introspection.get_table_description(cursor, model._meta.db_table)
+    sizes = {info.name: info.display_size for info in description}
+    assert sizes.get(column), f"{model.__name__}.{field} has no length the database enforces"
+    return sizes[column]
 
 
 def test_due_date_is_in_the_future():

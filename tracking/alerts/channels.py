@@ -56,7 +56,7 @@ def channels_with_last_delivery(project: Project) -> list[AlertChannel]:
 def project_alerts(user: User, project: Project) -> dict[str, int] | None:
     """For the project page: its channels and failing channels counted, for the people
     who manage them; None for everyone else."""
-    if not permissions.may_manage_alerts(user, project_id=project.pk):
+    if not permissions.may_manage_project(user, project_id=project.pk):
         return None
     return AlertChannel.objects.filter(project=project).aggregate(
         channels=Count("pk"),

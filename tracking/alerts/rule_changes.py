@@ -1,6 +1,6 @@
 """The one way alert rules are created, changed, switched on or off, and deleted.
 
-Leads and admins who can see the project (workflow.permissions.may_manage_alerts);
+Leads and admins who can see the project (workflow.permissions.may_manage_project);
 a rule notifies channels of its own project only; the model's constraints (frequency
 thresholds, the tag pair, unique names) hold before anything is written, each with its
 own message. Saving drops the project's cached rules in this process at once

@@ -17,7 +17,7 @@ from tracking.alerts import rule_changes, rules
 from tracking.alerts.rule_form import AlertRuleForm
 from tracking.models import AlertRule, Project
 from tracking.workflow import Forbidden, Refused
-from tracking.workflow.permissions import MANAGE_ALERTS_MESSAGE, may_manage_alerts
+from tracking.workflow.permissions import MANAGE_ALERTS_MESSAGE, may_manage_project
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class RuleRow:
 
 def _project_for_manager(request: HttpRequest, project_id: int) -> Project:
     project = access.get_project_or_404(request.user, project_id)
-    if not may_manage_alerts(request.user, project_id=project.pk):
+    if not may_manage_project(request.user, project_id=project.pk):
         raise PermissionDenied(MANAGE_ALERTS_MESSAGE)
     return project
 

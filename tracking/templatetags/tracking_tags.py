@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timeuntil
 
+from tracking.models import ActivityVerb
 from tracking.workflow.snooze import progress_label
 
 register = template.Library()
@@ -157,6 +158,13 @@ def _number(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+# The countdown's words, once: the filter writes them, and the countdown tag hands them
+# to static/js/countdown.js (data-*), which only fills in the ticking duration.
+ACK_WITHIN = "acknowledge within {}"
+ACK_LAST_MINUTE = "acknowledge within a minute"
+ACK_PASSED = "deadline passed: moving to the next step"
+
+
 @register.filter
 def ack_countdown(deadline: datetime | None) -> str:
     """ "acknowledge within 12 minutes"; Django's timeuntil says "0 minutes" for the
@@ -165,10 +173,36 @@ def ack_countdown(deadline: datetime | None) -> str:
         return ""
     left = deadline - timezone.now()
     if left <= timedelta(0):
-        return "deadline passed: moving to the next step"
+        return ACK_PASSED
     if left < timedelta(minutes=1):
-        return "acknowledge within a minute"
-    return f"acknowledge within {timeuntil(deadline)}"
+        return ACK_LAST_MINUTE
+    return ACK_WITHIN.format(timeuntil(deadline))
+
+
+@register.simple_tag
+def countdown(deadline: datetime | None) -> SafeString | str:
+    """The acknowledgement countdown as the server words it now, which the script keeps
+    ticking with the same words (its data-* attributes)."""
+    if deadline is None:
+        return ""
+    return format_html(
+        '<span class="countdown" data-deadline="{}" data-within="{}" data-last-minute="{}"'
+        ' data-passed="{}">{}</span>',
+        deadline.isoformat(),
+        ACK_WITHIN,
+        ACK_LAST_MINUTE,
+        ACK_PASSED,
+        ack_countdown(deadline),
+    )
+
+
+_ISSUE_LINK_VERBS = frozenset({ActivityVerb.LINKED_ISSUE, ActivityVerb.UNLINKED_ISSUE})
+
+
+@register.filter
+def names_an_issue(activity: Any) -> bool:
+    """Whether a timeline row is a link or unlink, whose details carry the issue's url."""
+    return activity.verb in _ISSUE_LINK_VERBS
 
 
 @register.filter

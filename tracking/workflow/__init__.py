@@ -41,8 +41,9 @@ Rules
 - comment: any role, every state; a body (Markdown, at most 10,000 characters).
   edit_comment: its author only, the previous text kept in Activity.
   delete_comment: its author or an admin; a tombstone stays. Mentions notify.
-- link_issue: any role, every state; an http(s) address (at most 2,000 characters),
-  once per error, and an optional title. unlink_issue: any role, any link.
+- link_issue: any role, every state; an http(s) address (at most 2,000 characters,
+  no user name or password in it), once per error, and an optional title.
+  unlink_issue: any role, any link.
 - Bulk actions apply the single-error verb to each error, each in its own transaction.
 
 Where each rule lives

@@ -56,29 +56,25 @@ def has_role(user: User | None) -> bool:
     return is_admin(user) or is_lead(user) or is_engineer(user)
 
 
-MANAGE_ALERTS_MESSAGE = "Only leads and admins manage a project's alert channels and rules."
-
-
-def may_manage_alerts(user: User | None, *, project_id: int) -> bool:
-    """Leads and admins who can see the project manage its channels and alert rules."""
+def may_manage_project(user: User | None, *, project_id: int) -> bool:
+    """Leads and admins who can see the project manage it: its alert channels and
+    rules, and where its issue trackers are."""
     return has_lead_powers(user) and access.can_see_project(user, project_id)
 
 
+MANAGE_ALERTS_MESSAGE = "Only leads and admins manage a project's alert channels and rules."
+
+
 def require_may_manage_alerts(user: User | None, *, project_id: int) -> None:
-    if not may_manage_alerts(user, project_id=project_id):
+    if not may_manage_project(user, project_id=project_id):
         raise Forbidden(MANAGE_ALERTS_MESSAGE)
 
 
 CONFIGURE_TRACKERS_MESSAGE = "Only leads and admins say where a project's issue trackers are."
 
 
-def may_configure_trackers(user: User | None, *, project_id: int) -> bool:
-    """Leads and admins who can see the project set its GitHub and Jira links."""
-    return has_lead_powers(user) and access.can_see_project(user, project_id)
-
-
 def require_may_configure_trackers(user: User | None, *, project_id: int) -> None:
-    if not may_configure_trackers(user, project_id=project_id):
+    if not may_manage_project(user, project_id=project_id):
         raise Forbidden(CONFIGURE_TRACKERS_MESSAGE)
 
 

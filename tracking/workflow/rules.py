@@ -6,6 +6,7 @@ after the form.
 """
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -111,6 +112,21 @@ def primary_for(duplicate: Error, primary: Error) -> None:
 _http_url = URLValidator(schemes=["http", "https"])
 
 
+def is_plain_http_url(text: str) -> bool:
+    """An http or https address with no user name or password before its host.
+
+    A userinfo part is refused: `https://github.com@evil.example/` shows a trusted name
+    but opens evil.example, and `https://bob:secret@jira.example.com` would show a
+    password in every link made from it.
+    """
+    try:
+        _http_url(text)
+    except ValidationError:
+        return False
+    parts = urlsplit(text)
+    return parts.username is None and parts.password is None
+
+
 def issue_url(value: str | None) -> str:
     """A linked issue's address: http or https only (a javascript: link would run in
     the page of whoever clicks it), kept percent-encoded (ASCII) so its length is what
@@ -118,13 +134,12 @@ def issue_url(value: str | None) -> str:
     text = (value or "").strip()
     if not text:
         raise Refused("The issue's address is required.", field="url")
-    try:
-        _http_url(text)
-    except ValidationError:
+    if not is_plain_http_url(text):
         raise Refused(
-            "Give the issue's http or https address, e.g. https://github.com/acme/shop/issues/12.",
+            "Give the issue's http or https address, without a user name or password,"
+            " e.g. https://github.com/acme/shop/issues/12.",
             field="url",
-        ) from None
+        )
     text = iri_to_uri(text)
     if len(text) > LINKED_ISSUE_URL_MAX:
         raise Refused(

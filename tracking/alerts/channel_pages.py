@@ -24,7 +24,7 @@ from tracking import access
 from tracking.alerts import channels, targets
 from tracking.alerts.channel_forms import ChannelForm, ConfirmForm
 from tracking.forms import add_refusal
-from tracking.models import AlertChannel, ChannelKind, Project
+from tracking.models import AlertChannel, ChannelKind, DeliveryStatus, Project
 from tracking.views import forbidden_as_403, htmx_target
 from tracking.workflow import permissions
 from tracking.workflow.exceptions import Refused
@@ -101,7 +101,7 @@ def _detail_context(project: Project, channel: AlertChannel, **forms: Any) -> di
         "is_failing": targets.is_failing(channel),
         "failing_after": targets.failing_after(),
         "deliveries": log,
-        "log_pending": any(delivery.status == "pending" for delivery in log),
+        "log_pending": any(delivery.status == DeliveryStatus.PENDING for delivery in log),
         "form": forms.get("form") or ChannelForm(project=project, channel=channel),
         "delete_form": forms.get("delete_form") or ConfirmForm(prefix="delete"),
         "rotate_form": forms.get("rotate_form") or ConfirmForm(prefix="rotate"),

@@ -11,6 +11,7 @@ from tests.helpers.receiver import Reply, receiver
 from tests.helpers.teams import team_with
 from tracking.alerts import channels, signing, targets
 from tracking.models import AlertChannel, AlertDelivery, ChannelKind, DeliveryStatus
+from tracking.workflow.exceptions import Refused
 
 pytestmark = pytest.mark.django_db
 
@@ -134,6 +135,10 @@ def test_http_urls_are_refused_unless_private_networks_are_allowed(
         ({"name": "", "url": WEBHOOK}, "This field is required."),
         ({"name": "Ops", "kind": ChannelKind.EMAIL}, targets.RECIPIENTS_MISSING),
         ({"name": "Ops hook", "url": WEBHOOK}, channels.NAME_TAKEN),
+        ({"name": "Ops", "url": "https://[::1/hook"}, targets.URL_MALFORMED),
+        ({"name": "Ops", "url": "https://hooks.example.com:99999/x"}, targets.URL_BAD_PORT),
+        ({"name": "Ops", "url": "https://hooks.example.com:0/x"}, targets.URL_BAD_PORT),
+        ({"name": "Ops", "url": "https://me:pw@hooks.example.com/x"}, targets.URL_USERINFO),
     ],
 )
 def test_bad_input_is_shown_on_the_form(lead_client, project, webhook, page_text, data, message):
@@ -169,6 +174,30 @@ def test_an_email_channel_is_made_with_people_and_teams(
     channel = AlertChannel.objects.get(name="Mail")
     assert (channel.url, channel.secret) == ("", "")
     assert targets.email_recipients(channel) == sorted([lead.email, engineer.email])
+
+
+def test_an_email_channel_offers_only_the_project_s_teams_and_people(
+    lead_client, project, lead, engineer, admin_user, page_text
+):
+    mine = team_with("Payments", admin=admin_user, members=(lead,), projects=(project,))
+    outsider = factories.EngineerFactory(username="outsider", email="outsider@example.com")
+    other = team_with("Elsewhere", admin=admin_user, members=(outsider,))
+    form = page_text(lead_client.get(list_url(project)).content.decode())
+    assert "Payments" in form and "Elsewhere" not in form and "outsider" not in form
+    for data in ({"email_teams": [other.pk]}, {"email_users": [outsider.pk]}):
+        response = create(lead_client, project, name="Mail", kind=ChannelKind.EMAIL, **data)
+        assert response.status_code == 200
+    assert not AlertChannel.objects.filter(name="Mail").exists()
+    # The service applies the same rule to whoever calls it.
+    with pytest.raises(Refused, match=targets.RECIPIENTS_OUTSIDE):
+        channels.create_channel(
+            project=project, by=lead, name="Mail", kind=ChannelKind.EMAIL, email_teams=[other]
+        )
+    channel, _ = channels.create_channel(
+        project=project, by=lead, name="Mail", kind=ChannelKind.EMAIL, email_teams=[mine]
+    )
+    with pytest.raises(Refused, match=targets.RECIPIENTS_OUTSIDE):
+        channels.update_channel(channel=channel, by=lead, name="Mail", email_users=[outsider])
 
 
 # Changing and deleting ----------------------------------------------------------------

@@ -26,6 +26,7 @@ from tracking.models import (
     DeliveryStatus,
 )
 from tracking.services import people
+from tracking.workflow.exceptions import Refused
 
 pytestmark = pytest.mark.django_db
 
@@ -282,16 +283,26 @@ def test_email_goes_to_the_channel_people_and_team_members_who_can_see_the_proje
         "Payments", admin=admin_user, members=(member, chosen, lead, gone), projects=(project,)
     )
     elsewhere = team_with("Other", admin=admin_user, members=(outsider,))
-    people.set_role(user=gone, role="engineer", by=admin_user, is_active=False)
+    with pytest.raises(Refused, match=targets.RECIPIENTS_OUTSIDE):
+        channels.create_channel(
+            project=project, by=lead, name="On call", kind=ChannelKind.EMAIL,
+            email_users=[chosen, outsider],
+        )  # fmt: skip
+    with pytest.raises(Refused, match=targets.RECIPIENTS_OUTSIDE):
+        channels.create_channel(
+            project=project, by=lead, name="On call", kind=ChannelKind.EMAIL,
+            email_teams=[elsewhere],
+        )  # fmt: skip
     channel, secret = channels.create_channel(
         project=project,
         by=lead,
         name="On call",
         kind=ChannelKind.EMAIL,
-        email_users=[chosen, outsider],
-        email_teams=[elsewhere, *lead.teams.all()],
+        email_users=[chosen, gone],
+        email_teams=[*lead.teams.all()],
     )
     assert secret is None
+    people.set_role(user=gone, role="engineer", by=admin_user, is_active=False)
     assert targets.email_recipients(channel) == sorted(
         ["chosen@example.com", "member@example.com", lead.email]
     )
@@ -312,11 +323,12 @@ def test_email_goes_to_the_channel_people_and_team_members_who_can_see_the_proje
 def test_an_email_channel_nobody_can_receive_fails(
     project, lead, admin_user, mailoutbox, django_capture_on_commit_callbacks
 ):
-    outsider = factories.EngineerFactory(username="outsider", email="outsider@example.com")
-    team_with("Payments", admin=admin_user, members=(lead,), projects=(project,))
+    leaver = factories.EngineerFactory(username="leaver", email="leaver@example.com")
+    team_with("Payments", admin=admin_user, members=(lead, leaver), projects=(project,))
     channel, _ = channels.create_channel(
-        project=project, by=lead, name="Mail", kind=ChannelKind.EMAIL, email_users=[outsider]
+        project=project, by=lead, name="Mail", kind=ChannelKind.EMAIL, email_users=[leaver]
     )
+    people.set_role(user=leaver, role="engineer", by=admin_user, is_active=False)
     with django_capture_on_commit_callbacks(execute=True):
         (sent,) = fired_alert(ingest(project), to=[channel])
     sent.refresh_from_db()

@@ -74,13 +74,14 @@ def _check_name(name: str) -> str:
 
 
 def _check_target(
-    kind: str, url: str, email_users: Iterable[User], email_teams: Iterable[Team]
+    project_id: int, kind: str, url: str, email_users: list[User], email_teams: list[Team]
 ) -> str:
     if kind not in ChannelKind.values:
         raise Refused("Choose a kind of channel.", field="kind")
     if kind == ChannelKind.EMAIL:
-        if not list(email_users) and not list(email_teams):
-            raise Refused(targets.RECIPIENTS_MISSING, field="email_users")
+        problem = targets.recipients_problem(project_id, email_users, email_teams)
+        if problem:
+            raise Refused(problem, field="email_users")
         return ""
     url = url.strip()
     problem = targets.url_problem(kind, url)
@@ -115,7 +116,7 @@ def create_channel(
         project=project,
         name=_check_name(name),
         kind=kind,
-        url=_check_target(kind, url, email_users, email_teams),
+        url=_check_target(project.pk, kind, url, email_users, email_teams),
         created_by=by,
     )
     secret = None
@@ -143,7 +144,7 @@ def update_channel(
     permissions.require_may_manage_alerts(by, project_id=channel.project_id)
     email_users, email_teams = list(email_users), list(email_teams)
     channel.name = _check_name(name)
-    channel.url = _check_target(channel.kind, url, email_users, email_teams)
+    channel.url = _check_target(channel.project_id, channel.kind, url, email_users, email_teams)
     _save(channel)
     if channel.kind == ChannelKind.EMAIL:
         channel.email_users.set(email_users)

@@ -8,11 +8,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from tracking import access
 from tracking.alerts import outbound
-from tracking.models import AlertChannel, ChannelKind, TeamMember, User
+from tracking.models import AlertChannel, ChannelKind, Project, Team, TeamMember, User
 
 URL_MAX = AlertChannel._meta.get_field("url").max_length
 URL_MISSING = "This kind of channel needs the URL to post to."
@@ -36,6 +36,7 @@ URL_PROBLEMS = {
 }
 URL_TOO_LONG = f"The URL is longer than {URL_MAX} characters."
 RECIPIENTS_MISSING = "Choose at least one person or team to email."
+RECIPIENTS_OUTSIDE = "Choose only people and teams who can see this project."
 # Where each service's webhook URLs usually live: a hint when a URL looks elsewhere,
 # never a refusal (self-hosted Mattermost, proxies and new domains are all fine).
 USUAL_HOSTS = {
@@ -85,6 +86,35 @@ def url_warning(kind: str, url: str) -> str | None:
         return None
     label = ChannelKind(kind).label
     return f"{label} webhook URLs usually start with https://{hosts[0].lstrip('.')}/; check it."
+
+
+def recipient_choices(project: Project | int) -> tuple[QuerySet[User], QuerySet[Team]]:
+    """Who an email channel of `project` may name: people who can see it (with an
+    address), and its teams (every team while it has none: it is open to all)."""
+    project_id = project if isinstance(project, int) else project.pk
+    people = access.members_of_project(project_id).exclude(email="").order_by("username")
+    teams = Team.objects.order_by("name")
+    if Team.objects.filter(projects=project_id).exists():
+        teams = teams.filter(projects=project_id)
+    return people, teams
+
+
+def recipients_problem(
+    project: Project | int, email_users: list[User], email_teams: list[Team]
+) -> str | None:
+    """Why these recipients will not do for an email channel of `project`, or None."""
+    if not email_users and not email_teams:
+        return RECIPIENTS_MISSING
+    people, teams = recipient_choices(project)
+    if {user.pk for user in email_users} - set(
+        people.filter(pk__in=[user.pk for user in email_users]).values_list("pk", flat=True)
+    ):
+        return RECIPIENTS_OUTSIDE
+    if {team.pk for team in email_teams} - set(
+        teams.filter(pk__in=[team.pk for team in email_teams]).values_list("pk", flat=True)
+    ):
+        return RECIPIENTS_OUTSIDE
+    return None
 
 
 def email_recipients(channel: AlertChannel) -> list[str]:

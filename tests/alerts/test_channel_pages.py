@@ -6,7 +6,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.helpers import factories
-from tests.helpers.deliveries import channel_to
+from tests.helpers.deliveries import channel_to, fired_alert
+from tests.helpers.ingested import ingest
 from tests.helpers.receiver import Reply, receiver
 from tests.helpers.teams import team_with
 from tracking.alerts import channels, signing, targets
@@ -279,15 +280,17 @@ def test_a_hanging_receiver_does_not_hold_the_page(lead_client, project, lead, s
 
 
 def test_the_log_costs_the_same_queries_however_long_it_is(
-    lead_client, webhook, lead, settings, django_assert_num_queries
+    lead_client, project, webhook, lead, settings, django_assert_num_queries
 ):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     channels.send_test_message(channel=webhook, by=lead)
     with CaptureQueriesContext(connection) as one:
         lead_client.get(detail_url(webhook))
-    for _ in range(4):
-        channels.send_test_message(channel=webhook, by=lead)
-    with django_assert_num_queries(len(one.captured_queries)):
+    # Counted now: the ingest requests below reset the connection's query log.
+    queries = len(one.captured_queries)
+    for number in range(4):
+        fired_alert(ingest(project, exc_type=f"Error{number}"), to=[webhook])
+    with django_assert_num_queries(queries):
         lead_client.get(detail_url(webhook))
 
 
@@ -298,3 +301,17 @@ def test_rotating_an_email_channel_is_refused_on_the_page(lead_client, project, 
     response = lead_client.post(detail_url(channel), {"form": "rotate", "rotate-confirm": "on"})
     assert response.status_code == 200
     assert "Only webhook channels sign their requests." in page_text(response.content.decode())
+
+
+def test_a_second_test_message_waits_for_the_first(lead_client, webhook, settings, page_text):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # stays pending
+    first = lead_client.post(detail_url(webhook), {"form": "test"})
+    assert first.status_code == 302
+    again = lead_client.post(detail_url(webhook), {"form": "test"})
+    assert again.status_code == 200
+    assert channels.TEST_PENDING in page_text(again.content.decode())
+    over_htmx = lead_client.post(
+        detail_url(webhook), {"form": "test"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="delivery-log"
+    )
+    assert channels.TEST_PENDING in page_text(over_htmx.content.decode())
+    assert AlertDelivery.objects.count() == 1

@@ -106,6 +106,7 @@ def _detail_context(project: Project, channel: AlertChannel, **forms: Any) -> di
         "delete_form": forms.get("delete_form") or ConfirmForm(prefix="delete"),
         "rotate_form": forms.get("rotate_form") or ConfirmForm(prefix="rotate"),
         "refusal": forms.get("refusal"),
+        "log_refusal": forms.get("log_refusal"),
         "is_webhook": channel.kind == ChannelKind.WEBHOOK,
         "is_email": channel.kind == ChannelKind.EMAIL,
     }
@@ -163,7 +164,10 @@ def _post(
         messages.warning(request, "New secret: the old one no longer signs. Copy it now.")
         return redirect(here + "#secret")
     if which == "test":
-        channels.send_test_message(channel=channel, by=by)
+        try:
+            channels.send_test_message(channel=channel, by=by)
+        except Refused as exc:
+            return {"log_refusal": exc.message}
         if htmx_target(request) == LOG_TARGET:
             return render(
                 request,
@@ -188,7 +192,9 @@ def alert_channel_detail(request: HttpRequest, project_id: int, channel_id: int)
             return outcome
         forms = outcome
     if htmx_target(request) == LOG_TARGET:
-        return render(request, f"{DETAIL_TEMPLATE}#delivery_log", _detail_context(project, channel))
+        return render(
+            request, f"{DETAIL_TEMPLATE}#delivery_log", _detail_context(project, channel, **forms)
+        )
     context = _detail_context(project, channel, **forms)
     context["new_secret"] = request.session.pop(_secret_key(channel.pk), None)
     return render(request, DETAIL_TEMPLATE, context)

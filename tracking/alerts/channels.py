@@ -22,6 +22,7 @@ from tracking.models import (
     AlertChannel,
     AlertDelivery,
     ChannelKind,
+    DeliveryStatus,
     Project,
     Team,
     User,
@@ -32,6 +33,10 @@ from tracking.workflow.exceptions import Refused
 NAME_MAX = AlertChannel._meta.get_field("name").max_length
 NAME_TAKEN = "This project already has a channel with that name."
 NAME_MISSING = "Give the channel a name."
+TEST_PENDING = (
+    "A test message to this channel is still on its way: wait for it (the delivery log"
+    " shows it) before sending another."
+)
 
 
 def channels_with_last_delivery(project: Project) -> list[AlertChannel]:
@@ -182,8 +187,17 @@ def rotate_secret(*, channel: AlertChannel, by: User) -> str:
 @transaction.atomic
 def send_test_message(*, channel: AlertChannel, by: User) -> AlertDelivery:
     """A test Alert to this channel only, sent by the worker like every other; enabled
-    or not (checking a channel before turning it on is the point)."""
+    or not (checking a channel before turning it on is the point). Refused while the
+    channel's last test is still pending."""
     permissions.require_may_manage_alerts(by, project_id=channel.project_id)
+    # One at a time per channel (the lock makes two quick clicks queue, not both pass),
+    # so the button cannot pile up requests to someone else's endpoint.
+    AlertChannel.objects.select_for_update().filter(pk=channel.pk).first()
+    pending = AlertDelivery.objects.filter(
+        channel=channel, alert__is_test=True, status=DeliveryStatus.PENDING
+    )
+    if pending.exists():
+        raise Refused(TEST_PENDING)
     alert = Alert.objects.create(
         project_id=channel.project_id, is_test=True, details={"requested_by": str(by)}
     )

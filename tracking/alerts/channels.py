@@ -4,7 +4,8 @@ Who: leads and admins who can see the project (`permissions.require_may_manage_a
 the functions raise Forbidden for anyone else and Refused for bad input (shown on the
 form, `field` naming the field). What a channel needs: a URL for every kind but email
 (https unless private networks are allowed, the same switch the outbound requests obey),
-recipients for email. A webhook's secret is made here and handed back once, on creation
+recipients for email, each a person who can see the project or one of its teams
+(`targets.recipients_problem`). A webhook's secret is made here and handed back once, on creation
 and on rotation; no page shows it again.
 """
 

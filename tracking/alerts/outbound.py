@@ -7,11 +7,12 @@ the name is not looked up again, so a DNS answer that changes between check and 
 (rebinding) changes nothing. TLS still verifies the certificate against the host name.
 
 Short timeouts (settings ALERT_CONNECT_TIMEOUT_SECONDS, ALERT_READ_TIMEOUT_SECONDS) and a
-total deadline for the whole attempt (ALERT_ATTEMPT_DEADLINE_SECONDS): a receiver that
-drips its answer a byte at a time cannot hold a worker, as the read timeout alone is per
-read. Only the first BODY_MAX bytes of an answer are read. No
-retries here (the delivery task retries, with pauses) and no redirects followed: a 3xx
-is an answer like any other, which the caller records as a failure.
+deadline for the whole attempt (ALERT_ATTEMPT_DEADLINE_SECONDS, kept by a timer that
+shuts the socket down): the read timeout alone is per read, so a receiver dripping its
+answer a byte at a time could otherwise hold a worker for ever. Only the first BODY_MAX
+bytes of an answer are read. No retries here (the delivery task retries, with pauses)
+and no redirects followed: a 3xx is an answer like any other, which the caller records
+as a failure.
 """
 
 from __future__ import annotations

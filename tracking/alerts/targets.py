@@ -106,14 +106,10 @@ def recipients_problem(
     if not email_users and not email_teams:
         return RECIPIENTS_MISSING
     people, teams = recipient_choices(project)
-    if {user.pk for user in email_users} - set(
-        people.filter(pk__in=[user.pk for user in email_users]).values_list("pk", flat=True)
-    ):
-        return RECIPIENTS_OUTSIDE
-    if {team.pk for team in email_teams} - set(
-        teams.filter(pk__in=[team.pk for team in email_teams]).values_list("pk", flat=True)
-    ):
-        return RECIPIENTS_OUTSIDE
+    for chosen, allowed in ((email_users, people), (email_teams, teams)):
+        ids = {row.pk for row in chosen}
+        if ids and allowed.filter(pk__in=ids).count() != len(ids):
+            return RECIPIENTS_OUTSIDE
     return None
 
 

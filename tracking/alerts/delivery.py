@@ -151,9 +151,10 @@ def _email(delivery: AlertDelivery, summary: formats.Summary) -> Outcome:
     if not recipients:
         return Outcome(delivered=False, error=NO_RECIPIENTS)
     subject, text = formats.email(summary)
-    # One message, everyone in Bcc: nobody sees the others' addresses, and it is sent
-    # whole or not at all, so a retry never mails again those who already had it.
-    message = EmailMessage(subject, text, bcc=recipients)
+    # One message, sent whole or not at all, so a retry never mails again those who
+    # already had it; several recipients go in Bcc, so nobody sees the others' addresses.
+    to, bcc = (recipients, []) if len(recipients) == 1 else ([], recipients)
+    message = EmailMessage(subject, text, to=to, bcc=bcc)
     try:
         message.send()
     except (smtplib.SMTPException, OSError) as exc:  # the mail server's trouble: retry

@@ -246,6 +246,12 @@ ALERT_CHANNEL_FAILING_AFTER = int(os.environ.get("ALERT_CHANNEL_FAILING_AFTER", 
 # Outbound webhooks: short timeouts, so a slow receiver holds a worker for seconds only.
 ALERT_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("ALERT_CONNECT_TIMEOUT_SECONDS", "3"))
 ALERT_READ_TIMEOUT_SECONDS = float(os.environ.get("ALERT_READ_TIMEOUT_SECONDS", "5"))
+# The whole attempt (connect, send, answer), however slowly a receiver drips its reply.
+ALERT_ATTEMPT_DEADLINE_SECONDS = float(os.environ.get("ALERT_ATTEMPT_DEADLINE_SECONDS", "10"))
+# A 429's Retry-After is honoured for the next attempt, up to this long.
+ALERT_RETRY_AFTER_MAX_SECONDS = int(os.environ.get("ALERT_RETRY_AFTER_MAX_SECONDS", "3600"))
+# Alerts, their deliveries and attempts older than this are purged by the maintenance task.
+ALERT_RETENTION_DAYS = int(os.environ.get("ALERT_RETENTION_DAYS", "90"))
 # Off: webhooks to loopback and private addresses are refused (no reaching the
 # tracker's own network through a channel URL). Link-local and cloud metadata
 # addresses are refused even when this is on.

@@ -118,7 +118,7 @@ def test_maintenance_puts_back_stale_tasks_and_prunes_old_results(settings, data
         status=TaskResultStatus.FAILED, finished_at=now - timedelta(days=1)
     )
 
-    assert periodic.maintain_tasks.call() == {"requeued": 1, "pruned": 1}
+    assert periodic.maintain_tasks.call() == {"requeued": 1, "pruned": 1, "alerts_purged": 0}
 
     statuses = dict(DBTaskResult.objects.values_list("id", "status"))
     assert statuses[stale.db_result.id] == TaskResultStatus.READY

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.shortcuts import redirect
 
 from tracking import models
-from tracking.alerts import targets
+from tracking.alerts import channels, targets
 from tracking.alerts.defaults import create_default_alerts
 from tracking.alerts.rule_changes import check_channels
 from tracking.auth import ThrottledAdminAuthenticationForm
@@ -360,6 +360,18 @@ class AlertChannelAdminForm(forms.ModelForm):
             raise forms.ValidationError(problem)
         return url
 
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.instance.kind == models.ChannelKind.EMAIL:
+            problem = targets.recipients_problem(
+                self.instance.project_id,
+                list(cleaned.get("email_users") or ()),
+                list(cleaned.get("email_teams") or ()),
+            )
+            if problem:
+                self.add_error("email_users", problem)
+        return cleaned
+
 
 @admin.register(models.AlertChannel)
 class AlertChannelAdmin(admin.ModelAdmin):
@@ -384,6 +396,27 @@ class AlertChannelAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="Failing")
     def failing(self, obj: models.AlertChannel) -> bool:
         return targets.is_failing(obj)
+
+    def save_model(
+        self, request: HttpRequest, obj: models.AlertChannel, form: forms.ModelForm, change: bool
+    ) -> None:
+        pass  # saved with its recipients in save_related, through the channel services
+
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: list, change: bool
+    ) -> None:
+        # The services hold the channel rules (and are the only writers), not the model.
+        data = form.cleaned_data
+        channel = channels.update_channel(
+            channel=form.instance,
+            by=request.user,
+            name=data["name"],
+            url=data.get("url", ""),
+            email_users=data.get("email_users") or (),
+            email_teams=data.get("email_teams") or (),
+        )
+        if "is_enabled" in form.changed_data:
+            channels.set_enabled(channel=channel, by=request.user, enabled=data["is_enabled"])
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

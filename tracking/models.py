@@ -1159,6 +1159,8 @@ class AlertDeliveryAttempt(models.Model):
     # NULL: no HTTP answer (refused address, timeout, connection error) or an email.
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Set with the outcome: NULL on an old attempt means its worker stopped mid-send.
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "alert_delivery_attempt"

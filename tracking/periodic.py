@@ -1,8 +1,8 @@
 """The recurring tasks: each enqueues its own next run, and the worker makes sure the
 chain exists when it starts (`manage.py worker`), so one chain runs while any worker does.
 
-- `maintain_tasks`: puts back the tasks of a worker that died mid-task and deletes old
-  finished results.
+- `maintain_tasks`: puts back the tasks of a worker that died mid-task, deletes old
+  finished results and alerts older than ALERT_RETENTION_DAYS.
 - `send_daily_digests`: once a day (DIGEST_HOUR_UTC), the digest of My work to everyone
   who chose it instead of single emails.
 """
@@ -16,6 +16,7 @@ from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from tracking.alerts import retention
 from tracking.models import User
 from tracking.notifications import digest_email
 from tracking.tasks import prune_task_results, requeue_stale_tasks, send_email
@@ -38,9 +39,10 @@ def schedule_maintenance(*, after: timedelta) -> None:
 def maintain_tasks() -> dict[str, int]:
     requeued = requeue_stale_tasks()
     pruned = prune_task_results()
+    alerts_purged = retention.purge_old_alerts()
     schedule_maintenance(after=timedelta(seconds=settings.TASK_MAINTENANCE_INTERVAL_SECONDS))
     schedule_digests()
-    return {"requeued": requeued, "pruned": pruned}
+    return {"requeued": requeued, "pruned": pruned, "alerts_purged": alerts_purged}
 
 
 def next_digest_time(now: datetime) -> datetime:

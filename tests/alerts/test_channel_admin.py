@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 
 from tests.helpers.deliveries import channel_to
-from tracking.alerts import channels
+from tracking.alerts import channels, targets
+from tracking.models import ChannelKind
 
 pytestmark = pytest.mark.django_db
 
@@ -39,3 +40,20 @@ def test_deliveries_are_read_only_in_admin(admin_client, webhook, admin_user):
     page = admin_client.get(url)
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()
+
+
+def test_admin_saves_through_the_channel_services_and_their_rules(admin_client, project, lead):
+    channel, _ = channels.create_channel(
+        project=project, by=lead, name="Mail", kind=ChannelKind.EMAIL, email_users=[lead]
+    )
+    url = reverse("admin:tracking_alertchannel_change", args=[channel.pk])
+    emptied = admin_client.post(url, {"name": "Mail", "url": "", "is_enabled": "on"})
+    assert emptied.status_code == 200
+    assert targets.RECIPIENTS_MISSING in emptied.content.decode()
+    assert list(channel.email_users.all()) == [lead]
+
+    saved = admin_client.post(url, {"name": "On call", "url": "", "email_users": [lead.pk]})
+    assert saved.status_code == 302
+    channel.refresh_from_db()
+    assert (channel.name, channel.is_enabled) == ("On call", False)
+    assert targets.email_recipients(channel) == [lead.email]

@@ -6,11 +6,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.helpers import factories
-from tests.helpers.deliveries import channel_to
+from tests.helpers.deliveries import channel_to, fired_alert
+from tests.helpers.ingested import ingest
 from tests.helpers.receiver import Reply, receiver
 from tests.helpers.teams import team_with
 from tracking.alerts import channels, signing, targets
 from tracking.models import AlertChannel, AlertDelivery, ChannelKind, DeliveryStatus
+from tracking.workflow.exceptions import Refused
 
 pytestmark = pytest.mark.django_db
 
@@ -134,6 +136,10 @@ def test_http_urls_are_refused_unless_private_networks_are_allowed(
         ({"name": "", "url": WEBHOOK}, "This field is required."),
         ({"name": "Ops", "kind": ChannelKind.EMAIL}, targets.RECIPIENTS_MISSING),
         ({"name": "Ops hook", "url": WEBHOOK}, channels.NAME_TAKEN),
+        ({"name": "Ops", "url": "https://[::1/hook"}, targets.URL_MALFORMED),
+        ({"name": "Ops", "url": "https://hooks.example.com:99999/x"}, targets.URL_BAD_PORT),
+        ({"name": "Ops", "url": "https://hooks.example.com:0/x"}, targets.URL_BAD_PORT),
+        ({"name": "Ops", "url": "https://me:pw@hooks.example.com/x"}, targets.URL_USERINFO),
     ],
 )
 def test_bad_input_is_shown_on_the_form(lead_client, project, webhook, page_text, data, message):
@@ -169,6 +175,30 @@ def test_an_email_channel_is_made_with_people_and_teams(
     channel = AlertChannel.objects.get(name="Mail")
     assert (channel.url, channel.secret) == ("", "")
     assert targets.email_recipients(channel) == sorted([lead.email, engineer.email])
+
+
+def test_an_email_channel_offers_only_the_project_s_teams_and_people(
+    lead_client, project, lead, engineer, admin_user, page_text
+):
+    mine = team_with("Payments", admin=admin_user, members=(lead,), projects=(project,))
+    outsider = factories.EngineerFactory(username="outsider", email="outsider@example.com")
+    other = team_with("Elsewhere", admin=admin_user, members=(outsider,))
+    form = page_text(lead_client.get(list_url(project)).content.decode())
+    assert "Payments" in form and "Elsewhere" not in form and "outsider" not in form
+    for data in ({"email_teams": [other.pk]}, {"email_users": [outsider.pk]}):
+        response = create(lead_client, project, name="Mail", kind=ChannelKind.EMAIL, **data)
+        assert response.status_code == 200
+    assert not AlertChannel.objects.filter(name="Mail").exists()
+    # The service applies the same rule to whoever calls it.
+    with pytest.raises(Refused, match=targets.RECIPIENTS_OUTSIDE):
+        channels.create_channel(
+            project=project, by=lead, name="Mail", kind=ChannelKind.EMAIL, email_teams=[other]
+        )
+    channel, _ = channels.create_channel(
+        project=project, by=lead, name="Mail", kind=ChannelKind.EMAIL, email_teams=[mine]
+    )
+    with pytest.raises(Refused, match=targets.RECIPIENTS_OUTSIDE):
+        channels.update_channel(channel=channel, by=lead, name="Mail", email_users=[outsider])
 
 
 # Changing and deleting ----------------------------------------------------------------
@@ -250,15 +280,17 @@ def test_a_hanging_receiver_does_not_hold_the_page(lead_client, project, lead, s
 
 
 def test_the_log_costs_the_same_queries_however_long_it_is(
-    lead_client, webhook, lead, settings, django_assert_num_queries
+    lead_client, project, webhook, lead, settings, django_assert_num_queries
 ):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     channels.send_test_message(channel=webhook, by=lead)
     with CaptureQueriesContext(connection) as one:
         lead_client.get(detail_url(webhook))
-    for _ in range(4):
-        channels.send_test_message(channel=webhook, by=lead)
-    with django_assert_num_queries(len(one.captured_queries)):
+    # Counted now: the ingest requests below reset the connection's query log.
+    queries = len(one.captured_queries)
+    for number in range(4):
+        fired_alert(ingest(project, exc_type=f"Error{number}"), to=[webhook])
+    with django_assert_num_queries(queries):
         lead_client.get(detail_url(webhook))
 
 
@@ -269,3 +301,17 @@ def test_rotating_an_email_channel_is_refused_on_the_page(lead_client, project, 
     response = lead_client.post(detail_url(channel), {"form": "rotate", "rotate-confirm": "on"})
     assert response.status_code == 200
     assert "Only webhook channels sign their requests." in page_text(response.content.decode())
+
+
+def test_a_second_test_message_waits_for_the_first(lead_client, webhook, settings, page_text):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # stays pending
+    first = lead_client.post(detail_url(webhook), {"form": "test"})
+    assert first.status_code == 302
+    again = lead_client.post(detail_url(webhook), {"form": "test"})
+    assert again.status_code == 200
+    assert channels.TEST_PENDING in page_text(again.content.decode())
+    over_htmx = lead_client.post(
+        detail_url(webhook), {"form": "test"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="delivery-log"
+    )
+    assert channels.TEST_PENDING in page_text(over_htmx.content.decode())
+    assert AlertDelivery.objects.count() == 1

@@ -1,11 +1,13 @@
 """Each channel kind's message (tracking/alerts/formats.py), from an error ingested for real."""
 
+import re
+
 import pytest
 from django.conf import settings
 
 from tests.helpers.deliveries import channel_to, fired_alert
 from tests.helpers.ingested import ingest
-from tracking import workflow
+from tracking import notifications, workflow
 from tracking.alerts import channels, formats
 from tracking.models import Alert, AlertTrigger
 
@@ -130,3 +132,65 @@ def test_a_test_message_says_it_is_one_in_every_format(test_summary, project):
     for render in formats.CHAT_FORMATS.values():
         assert "Test message" in str(render(test_summary))
     assert "test message" in formats.email(test_summary)[1]
+
+
+# Hostile titles: anyone with the (public) DSN key can ingest one --------------------
+
+HOSTILE = "@channel [x](https://evil.example) <!here> @all *now*"
+
+
+@pytest.fixture
+def hostile(project, lead):
+    error = ingest(project, exc_type="Boom", value=HOSTILE)
+    channel, _ = channel_to("https://example.com/hook", project=project, by=lead)
+    (delivery,) = fired_alert(error, to=[channel])
+    return formats.summarize(delivery.alert)
+
+
+def _markdown_texts(kind: str, message) -> list[str]:
+    """The fields of each kind's message read as Markdown that carry the title."""
+    if kind == "mattermost":
+        return [message["text"]]
+    if kind == "teams":
+        return [message["attachments"][0]["content"]["body"][0]["text"]]
+    return [message["content"]]
+
+
+def _unescaped(text: str) -> str:
+    return text.replace("\\", "").replace("\u2060", "")
+
+
+@pytest.mark.parametrize("kind", ["mattermost", "teams", "discord"])
+def test_markdown_kinds_show_a_hostile_title_literally_and_ping_nobody(hostile, kind):
+    for text in _markdown_texts(kind, getattr(formats, kind)(hostile)):
+        assert "](" not in text  # no Markdown link survives
+        assert not re.search(r"@(channel|all|here)", text)
+        assert HOSTILE in _unescaped(text)  # still readable once rendered
+
+
+def test_mattermost_plain_title_pings_nobody_either(hostile):
+    (attachment,) = formats.mattermost(hostile)["attachments"]
+    assert not re.search(r"@(channel|all|here)", attachment["title"] + attachment["fallback"])
+    assert HOSTILE in _unescaped(attachment["title"])
+
+
+def test_slack_escapes_its_own_mention_and_link_markup(hostile):
+    message = formats.slack(hostile)
+    assert "<!here>" not in message["text"] and "&lt;!here&gt;" in message["text"]
+    section = message["blocks"][1]["text"]["text"]
+    # The one link is ours; "[x](...)" is not link syntax in Slack's mrkdwn.
+    assert section.startswith(f"<{hostile.url}|") and section.count("<") == 1
+
+
+def test_discord_parses_no_mentions_whatever_the_title(hostile):
+    assert formats.discord(hostile)["allowed_mentions"] == {"parse": []}
+
+
+def test_an_email_subject_is_one_line_and_the_error_link_is_the_notifications_one(project, lead):
+    error = ingest(project, exc_type="Boom", value="first\r\nBcc: victim@example.com")
+    channel, _ = channel_to("https://example.com/hook", project=project, by=lead)
+    (delivery,) = fired_alert(error, to=[channel])
+    summary = formats.summarize(delivery.alert)
+    subject, _body = formats.email(summary)
+    assert "\n" not in subject and "\r" not in subject
+    assert summary.url == notifications.error_url(error)

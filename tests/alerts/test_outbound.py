@@ -1,6 +1,7 @@
 """Outbound requests (tracking/alerts/outbound.py) against a real receiver on 127.0.0.1."""
 
 import ipaddress
+import re
 import socket
 
 import pytest
@@ -27,6 +28,8 @@ def refusal(address: str, *, allow_private: bool = False) -> str | None:
         "::",
         "240.0.0.1",  # reserved
         "::ffff:169.254.169.254",  # metadata, written as IPv6
+        "2002:a9fe:a9fe::1",  # metadata inside 6to4
+        "fec0::1",  # site-local (deprecated, but routed inside some networks)
     ],
 )
 def test_link_local_metadata_multicast_and_reserved_are_refused_even_with_the_switch(address):
@@ -37,9 +40,10 @@ def test_link_local_metadata_multicast_and_reserved_are_refused_even_with_the_sw
 @pytest.mark.parametrize(
     "address",
     ["127.0.0.1", "::1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "fd12:3456::1", "100.64.0.1",
-     "::ffff:10.0.0.1"],
+     "::ffff:10.0.0.1", "2002:0a00:0001::1", "2001:0:4136:e378:8000:63bf:80ff:fffe"],
 )  # fmt: skip
 def test_loopback_and_private_ranges_are_refused_unless_the_switch_allows_them(address):
+    # The last two carry 10.0.0.1 (6to4) and 127.0.0.1 (Teredo's client) inside IPv6.
     assert "ALERTS_ALLOW_PRIVATE_NETWORKS" in refusal(address, allow_private=False)
     assert refusal(address, allow_private=True) is None
 
@@ -98,6 +102,43 @@ def test_nobody_listening_is_a_connection_failure_worth_retrying(settings):
     with pytest.raises(outbound.ConnectionFailed) as info:
         outbound.post(url, body=b"{}", headers={})
     assert info.value.retryable
+
+
+def test_a_drip_fed_answer_is_cut_off_at_the_attempt_deadline(settings):
+    # Every byte arrives well within the read timeout; only the total deadline stops it.
+    settings.ALERTS_ALLOW_PRIVATE_NETWORKS = True
+    settings.ALERT_READ_TIMEOUT_SECONDS = 1
+    settings.ALERT_ATTEMPT_DEADLINE_SECONDS = 0.5
+    with receiver(Reply(drip=0.05)) as inbox, pytest.raises(outbound.Timeout) as info:
+        outbound.post(inbox.url, body=b"{}", headers={})
+    assert "no answer within 0.5s" in str(info.value) and info.value.retryable
+
+
+def test_only_the_start_of_a_long_answer_is_read(settings):
+    settings.ALERTS_ALLOW_PRIVATE_NETWORKS = True
+    with receiver(Reply(500, body=b"x" * 1_000_000)) as inbox:
+        answer = outbound.post(inbox.url, body=b"{}", headers={})
+    assert (answer.status, answer.reason, len(answer.body)) == (
+        500,
+        "Internal Server Error",
+        outbound.BODY_MAX,
+    )
+    assert not answer.public  # 127.0.0.1: its words are not for the attempt log
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://[::1/hook", outbound.URL_MALFORMED),
+        ("https://hooks.example.com:99999/x", outbound.URL_PORT),
+        ("https://hooks.example.com:0/x", outbound.URL_PORT),
+        ("https://me:secret@hooks.example.com/x", outbound.URL_USERINFO),
+        ("https://token@hooks.example.com/x", outbound.URL_USERINFO),
+    ],
+)
+def test_malformed_urls_bad_ports_and_credentials_are_refused(url, message):
+    with pytest.raises(outbound.InvalidURL, match=re.escape(message)):
+        outbound.check_url(url)
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/x", "http:///nohost", "example.com/hook"])

@@ -7,8 +7,10 @@ that arrives (method, path, headers, body) and answers from a script.
 
 The script is consumed one reply per request; once it is used up every request gets
 the last reply (or 200 with no script). `Reply(hang=2)` waits two seconds before
-answering, to see a sender's read timeout. `receiver(tls=certificate)` speaks HTTPS with
-a certificate from `self_signed_certificate` (its URL names the certificate's host).
+answering, to see a sender's read timeout; `Reply(drip=0.05)` writes the whole answer
+(status line, headers, body) one byte every 0.05 seconds, each within any read timeout.
+`receiver(tls=certificate)` speaks HTTPS with a certificate from
+`self_signed_certificate` (its URL names the certificate's host).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Reply:
     status: int = 200
     body: bytes = b"ok"
     hang: float = 0
+    drip: float = 0
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -114,8 +117,18 @@ def _handler(inbox: Inbox) -> type[http.server.BaseHTTPRequestHandler]:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(reply.body)
+                if not reply.drip:
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                    return
+                self._headers_buffer.append(b"\r\n")
+                answer = b"".join(self._headers_buffer) + reply.body
+                self._headers_buffer = []
+                for index in range(len(answer)):
+                    if inbox.release.wait(reply.drip):
+                        return
+                    self.wfile.write(answer[index : index + 1])
+                    self.wfile.flush()
             except OSError:
                 pass  # the sender gave up waiting (its read timeout) and hung up
 

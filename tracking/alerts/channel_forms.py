@@ -7,7 +7,6 @@ from typing import Any
 
 from django import forms
 
-from tracking import access
 from tracking.alerts import targets
 from tracking.models import AlertChannel, ChannelKind, Project, Team, User
 
@@ -50,10 +49,10 @@ class ChannelForm(forms.Form):
             }
         super().__init__(*args, **kwargs)
         self.channel = channel
-        self.fields["email_users"].queryset = (
-            access.members_of_project(project).exclude(email="").order_by("username")
-        )
-        self.fields["email_teams"].queryset = Team.objects.order_by("name")
+        self.project = project
+        people, teams = targets.recipient_choices(project)
+        self.fields["email_users"].queryset = people
+        self.fields["email_teams"].queryset = teams
         self.fields["email_users"].label_from_instance = lambda user: user.choice_label
         if channel is not None:
             # A channel keeps its kind: its rules and its secret were made for it.
@@ -69,8 +68,13 @@ class ChannelForm(forms.Form):
         cleaned = super().clean()
         kind = self.channel_kind
         if kind == ChannelKind.EMAIL:
-            if not cleaned.get("email_users") and not cleaned.get("email_teams"):
-                self.add_error("email_users", targets.RECIPIENTS_MISSING)
+            problem = targets.recipients_problem(
+                self.project,
+                list(cleaned.get("email_users") or ()),
+                list(cleaned.get("email_teams") or ()),
+            )
+            if problem:
+                self.add_error("email_users", problem)
         elif kind:
             problem = targets.url_problem(kind, (cleaned.get("url") or "").strip())
             if problem:

@@ -24,7 +24,7 @@ from tracking import access
 from tracking.alerts import channels, targets
 from tracking.alerts.channel_forms import ChannelForm, ConfirmForm
 from tracking.forms import add_refusal
-from tracking.models import AlertChannel, ChannelKind, Project
+from tracking.models import AlertChannel, ChannelKind, DeliveryStatus, Project
 from tracking.views import forbidden_as_403, htmx_target
 from tracking.workflow import permissions
 from tracking.workflow.exceptions import Refused
@@ -101,11 +101,12 @@ def _detail_context(project: Project, channel: AlertChannel, **forms: Any) -> di
         "is_failing": targets.is_failing(channel),
         "failing_after": targets.failing_after(),
         "deliveries": log,
-        "log_pending": any(delivery.status == "pending" for delivery in log),
+        "log_pending": any(delivery.status == DeliveryStatus.PENDING for delivery in log),
         "form": forms.get("form") or ChannelForm(project=project, channel=channel),
         "delete_form": forms.get("delete_form") or ConfirmForm(prefix="delete"),
         "rotate_form": forms.get("rotate_form") or ConfirmForm(prefix="rotate"),
         "refusal": forms.get("refusal"),
+        "log_refusal": forms.get("log_refusal"),
         "is_webhook": channel.kind == ChannelKind.WEBHOOK,
         "is_email": channel.kind == ChannelKind.EMAIL,
     }
@@ -163,7 +164,10 @@ def _post(
         messages.warning(request, "New secret: the old one no longer signs. Copy it now.")
         return redirect(here + "#secret")
     if which == "test":
-        channels.send_test_message(channel=channel, by=by)
+        try:
+            channels.send_test_message(channel=channel, by=by)
+        except Refused as exc:
+            return {"log_refusal": exc.message}
         if htmx_target(request) == LOG_TARGET:
             return render(
                 request,
@@ -188,7 +192,9 @@ def alert_channel_detail(request: HttpRequest, project_id: int, channel_id: int)
             return outcome
         forms = outcome
     if htmx_target(request) == LOG_TARGET:
-        return render(request, f"{DETAIL_TEMPLATE}#delivery_log", _detail_context(project, channel))
+        return render(
+            request, f"{DETAIL_TEMPLATE}#delivery_log", _detail_context(project, channel, **forms)
+        )
     context = _detail_context(project, channel, **forms)
     context["new_secret"] = request.session.pop(_secret_key(channel.pk), None)
     return render(request, DETAIL_TEMPLATE, context)

@@ -4,7 +4,8 @@ Who: leads and admins who can see the project (`permissions.require_may_manage_a
 the functions raise Forbidden for anyone else and Refused for bad input (shown on the
 form, `field` naming the field). What a channel needs: a URL for every kind but email
 (https unless private networks are allowed, the same switch the outbound requests obey),
-recipients for email. A webhook's secret is made here and handed back once, on creation
+recipients for email, each a person who can see the project or one of its teams
+(`targets.recipients_problem`). A webhook's secret is made here and handed back once, on creation
 and on rotation; no page shows it again.
 """
 
@@ -22,6 +23,7 @@ from tracking.models import (
     AlertChannel,
     AlertDelivery,
     ChannelKind,
+    DeliveryStatus,
     Project,
     Team,
     User,
@@ -32,6 +34,10 @@ from tracking.workflow.exceptions import Refused
 NAME_MAX = AlertChannel._meta.get_field("name").max_length
 NAME_TAKEN = "This project already has a channel with that name."
 NAME_MISSING = "Give the channel a name."
+TEST_PENDING = (
+    "A test message to this channel is still on its way: wait for it (the delivery log"
+    " shows it) before sending another."
+)
 
 
 def channels_with_last_delivery(project: Project) -> list[AlertChannel]:
@@ -74,13 +80,14 @@ def _check_name(name: str) -> str:
 
 
 def _check_target(
-    kind: str, url: str, email_users: Iterable[User], email_teams: Iterable[Team]
+    project_id: int, kind: str, url: str, email_users: list[User], email_teams: list[Team]
 ) -> str:
     if kind not in ChannelKind.values:
         raise Refused("Choose a kind of channel.", field="kind")
     if kind == ChannelKind.EMAIL:
-        if not list(email_users) and not list(email_teams):
-            raise Refused(targets.RECIPIENTS_MISSING, field="email_users")
+        problem = targets.recipients_problem(project_id, email_users, email_teams)
+        if problem:
+            raise Refused(problem, field="email_users")
         return ""
     url = url.strip()
     problem = targets.url_problem(kind, url)
@@ -115,7 +122,7 @@ def create_channel(
         project=project,
         name=_check_name(name),
         kind=kind,
-        url=_check_target(kind, url, email_users, email_teams),
+        url=_check_target(project.pk, kind, url, email_users, email_teams),
         created_by=by,
     )
     secret = None
@@ -143,7 +150,7 @@ def update_channel(
     permissions.require_may_manage_alerts(by, project_id=channel.project_id)
     email_users, email_teams = list(email_users), list(email_teams)
     channel.name = _check_name(name)
-    channel.url = _check_target(channel.kind, url, email_users, email_teams)
+    channel.url = _check_target(channel.project_id, channel.kind, url, email_users, email_teams)
     _save(channel)
     if channel.kind == ChannelKind.EMAIL:
         channel.email_users.set(email_users)
@@ -181,8 +188,17 @@ def rotate_secret(*, channel: AlertChannel, by: User) -> str:
 @transaction.atomic
 def send_test_message(*, channel: AlertChannel, by: User) -> AlertDelivery:
     """A test Alert to this channel only, sent by the worker like every other; enabled
-    or not (checking a channel before turning it on is the point)."""
+    or not (checking a channel before turning it on is the point). Refused while the
+    channel's last test is still pending."""
     permissions.require_may_manage_alerts(by, project_id=channel.project_id)
+    # One at a time per channel (the lock makes two quick clicks queue, not both pass),
+    # so the button cannot pile up requests to someone else's endpoint.
+    AlertChannel.objects.select_for_update().filter(pk=channel.pk).first()
+    pending = AlertDelivery.objects.filter(
+        channel=channel, alert__is_test=True, status=DeliveryStatus.PENDING
+    )
+    if pending.exists():
+        raise Refused(TEST_PENDING)
     alert = Alert.objects.create(
         project_id=channel.project_id, is_test=True, details={"requested_by": str(by)}
     )

@@ -2,12 +2,17 @@
 
 `summarize(alert)` gathers the facts once (level, title, project, environment, event
 count, the error page's link, who is assigned, the trigger); one function per kind
-turns them into that service's JSON (or an email's subject and text). `render(kind,
-summary)` picks the function. A test message (Alert.is_test) has no error: it says so.
+turns them into that service's JSON (or an email's subject and text); `CHAT_FORMATS`
+maps a kind to its function. A test message (Alert.is_test) has no error: it says so.
+
+Titles, environments and assignees' names come from ingested events (the DSN key is
+public), so every format treats them as hostile: Slack's mrkdwn escapes, Markdown
+escaped for Mattermost, Teams and Discord, and no "@channel"-style pings anywhere.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
+from tracking import notifications
 from tracking.models import Alert, AlertTrigger, ChannelKind, ErrorAssignment
 
 PAYLOAD_VERSION = 1
@@ -112,7 +118,7 @@ def summarize(alert: Alert) -> Summary:
             "first_seen": error.first_seen.isoformat(),
             "last_seen": error.last_seen.isoformat(),
             "event_count": error.occurrence_count,
-            "url": _absolute(reverse("error_detail", args=[error.pk])),
+            "url": notifications.error_url(error),
         }
     trigger_label = (
         AlertTrigger(alert.trigger).label if alert.trigger in AlertTrigger.values else ""
@@ -166,6 +172,23 @@ def webhook(summary: Summary) -> dict[str, Any]:
     }
 
 
+# Every ASCII punctuation mark Markdown may read as markup (CommonMark lets any be escaped).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
+# "@channel", "@all", "@here", "@someone": a word joiner (U+2060) after the @ keeps the text
+# readable but matches no mention.
+_MENTION = re.compile(r"@(?=\w)")
+
+
+def _markdown(text: str) -> str:
+    """`text` shown literally by a Markdown renderer, pinging nobody."""
+    return _MENTION.sub("@\u2060", _MARKDOWN_SPECIAL.sub(r"\\\1", text))
+
+
+def _plain(text: str) -> str:
+    """`text` for a field shown as plain text that still notifies on mentions."""
+    return _MENTION.sub("@\u2060", text)
+
+
 def _slack_escape(text: str) -> str:
     # Slack's mrkdwn reads <...> as links and mentions; these three are its escapes.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -204,18 +227,20 @@ def slack(summary: Summary) -> dict[str, Any]:
 
 
 def mattermost(summary: Summary) -> dict[str, Any]:
-    """Mattermost's incoming webhook: Slack-compatible message attachments."""
+    """Mattermost's incoming webhook: Slack-compatible message attachments, whose text
+    and field values are Markdown (escaped) and whose title is plain text."""
+    headline = _markdown(summary.headline)
     return {
-        "text": summary.headline,
+        "text": headline,
         "attachments": [
             {
-                "fallback": summary.headline,
+                "fallback": _plain(summary.headline),
                 "color": f"#{summary.colour:06x}",
-                "title": summary.title,
+                "title": _plain(summary.title),
                 "title_link": summary.url,
-                "text": TEST_TEXT if summary.is_test else summary.trigger_label,
+                "text": TEST_TEXT if summary.is_test else _markdown(summary.trigger_label),
                 "fields": [
-                    {"short": True, "title": label, "value": value}
+                    {"short": True, "title": label, "value": _markdown(value)}
                     for label, value in summary.facts()
                 ],
             }
@@ -227,17 +252,18 @@ def discord(summary: Summary) -> dict[str, Any]:
     """A Discord webhook message: one embed, coloured by level; no mentions parsed, so an
     error title saying "@everyone" pings nobody."""
     return {
-        "content": summary.headline[:2000],
+        # Content and field values are Markdown (masked links too); the title is plain.
+        "content": _markdown(summary.headline)[:2000],
         "allowed_mentions": {"parse": []},
         "embeds": [
             {
                 "title": summary.title[:256],
                 "url": summary.url,
-                "description": TEST_TEXT if summary.is_test else summary.trigger_label,
+                "description": TEST_TEXT if summary.is_test else _markdown(summary.trigger_label),
                 "color": summary.colour,
                 "timestamp": summary.created_at,
                 "fields": [
-                    {"name": label, "value": value[:1024], "inline": True}
+                    {"name": label, "value": _markdown(value)[:1024], "inline": True}
                     for label, value in summary.facts()
                 ],
             }
@@ -248,7 +274,7 @@ def discord(summary: Summary) -> dict[str, Any]:
 def teams(summary: Summary) -> dict[str, Any]:
     """Microsoft Teams (a Workflows "post to a channel when a webhook request is
     received" URL, or a classic incoming webhook): a message whose one attachment is an
-    Adaptive Card."""
+    Adaptive Card (its TextBlocks and facts read a Markdown subset: escaped)."""
     return {
         "type": "message",
         "attachments": [
@@ -262,7 +288,7 @@ def teams(summary: Summary) -> dict[str, Any]:
                     "body": [
                         {
                             "type": "TextBlock",
-                            "text": summary.title,
+                            "text": _markdown(summary.title),
                             "weight": "Bolder",
                             "size": "Medium",
                             "wrap": True,
@@ -270,13 +296,16 @@ def teams(summary: Summary) -> dict[str, Any]:
                         },
                         {
                             "type": "TextBlock",
-                            "text": TEST_TEXT if summary.is_test else summary.trigger_label,
+                            "text": TEST_TEXT
+                            if summary.is_test
+                            else _markdown(summary.trigger_label),
                             "wrap": True,
                         },
                         {
                             "type": "FactSet",
                             "facts": [
-                                {"title": label, "value": value} for label, value in summary.facts()
+                                {"title": label, "value": _markdown(value)}
+                                for label, value in summary.facts()
                             ],
                         },
                     ],
@@ -296,13 +325,12 @@ def teams(summary: Summary) -> dict[str, Any]:
 def email(summary: Summary) -> tuple[str, str]:
     """(subject, plain-text body)."""
     if summary.is_test:
-        return f"[errortracker] {TEST_TITLE} ({summary.project_name})", (
-            f"{TEST_TEXT}\n\nProject: {summary.project_name}\n{summary.url}\n"
-        )
+        subject = notifications.single_line(f"[errortracker] {TEST_TITLE} ({summary.project_name})")
+        return subject, (f"{TEST_TEXT}\n\nProject: {summary.project_name}\n{summary.url}\n")
     lines = [f"{summary.trigger_label}:", "", summary.title, ""]
     lines += [f"{label}: {value}" for label, value in summary.facts()]
     lines += ["", summary.url, ""]
-    return f"[errortracker] {summary.headline}", "\n".join(lines)
+    return notifications.single_line(f"[errortracker] {summary.headline}"), "\n".join(lines)
 
 
 CHAT_FORMATS: dict[str, Callable[[Summary], dict[str, Any]]] = {

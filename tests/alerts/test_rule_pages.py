@@ -81,10 +81,10 @@ def test_a_refused_rule_shows_the_models_message(lead_client, changes, message):
     assert not AlertRule.objects.filter(name="Production errors").exists()
 
 
-def test_channels_of_another_project_are_refused(lead_client):
+def test_channels_of_another_project_are_refused(lead, lead_client):
     project, other = new_project(), new_project("Other")
     response = lead_client.post(
-        rules_url(project), form(project, channels=[webhook_channel(other).pk])
+        rules_url(project), form(project, channels=[webhook_channel(other, by=lead).pk])
     )
     assert response.status_code == 200
     assert "is not one of the available choices" in visible_text(response.content.decode())

@@ -139,7 +139,7 @@ def test_a_burst_of_500_events_sends_one_alert_per_rule(
     lead, database_backend, django_capture_on_commit_callbacks
 ):
     project = new_project()
-    hook = webhook_channel(project)
+    hook = webhook_channel(project, by=lead)
     add_rule(
         project,
         by=lead,

@@ -6,7 +6,7 @@ from typing import Any
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from tracking.alerts import delivery, rule_changes
+from tracking.alerts import channels, delivery, rule_changes
 from tracking.alerts.defaults import DEFAULT_CHANNEL
 from tracking.models import (
     Alert,
@@ -28,11 +28,15 @@ def default_channel(project: Project) -> AlertChannel:
     return AlertChannel.objects.get(project=project, name=DEFAULT_CHANNEL)
 
 
-def webhook_channel(project: Project, name: str = "Hook") -> AlertChannel:
-    # The channel pages are another branch's; until they merge a channel row is the seam.
-    return AlertChannel.objects.create(
-        project=project, name=name, kind=ChannelKind.WEBHOOK, url="http://127.0.0.1:9/hook"
+def webhook_channel(project: Project, *, by: User, name: str = "Hook") -> AlertChannel:
+    channel, _secret = channels.create_channel(
+        project=project,
+        by=by,
+        name=name,
+        kind=ChannelKind.WEBHOOK,
+        url="https://hooks.example.com/alerts",
     )
+    return channel
 
 
 def add_rule(

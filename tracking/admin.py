@@ -13,6 +13,7 @@ from tracking import models
 from tracking.alerts import channels, targets
 from tracking.alerts.defaults import create_default_alerts
 from tracking.alerts.rule_changes import check_channels
+from tracking.alerts.rule_form import RULE_FIELDS
 from tracking.auth import ThrottledAdminAuthenticationForm
 from tracking.services import teams
 from tracking.workflow.exceptions import Refused
@@ -458,21 +459,7 @@ class LinkedIssueAdmin(ReadOnlyAdmin):
 class AlertRuleAdminForm(forms.ModelForm):
     class Meta:
         model = models.AlertRule
-        fields = (
-            "project",
-            "name",
-            "trigger",
-            "threshold_events",
-            "threshold_minutes",
-            "min_level",
-            "environments",
-            "release_pattern",
-            "tag_key",
-            "tag_value",
-            "channels",
-            "action_interval",
-            "is_enabled",
-        )
+        fields = ("project", *RULE_FIELDS)
 
     def clean(self) -> dict:
         cleaned = super().clean()

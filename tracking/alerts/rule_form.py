@@ -8,6 +8,22 @@ from django import forms
 
 from tracking.models import AlertChannel, AlertRule, AlertTrigger, Project
 
+# What a rule's page edits (the admin edits the same, and the project).
+RULE_FIELDS = [
+    "name",
+    "trigger",
+    "threshold_events",
+    "threshold_minutes",
+    "min_level",
+    "environments",
+    "release_pattern",
+    "tag_key",
+    "tag_value",
+    "channels",
+    "action_interval",
+    "is_enabled",
+]
+
 # Minutes; an interval set elsewhere (admin) is offered too.
 INTERVAL_CHOICES = [
     (0, "Every time (no interval)"),
@@ -46,20 +62,7 @@ class AlertRuleForm(forms.ModelForm):
 
     class Meta:
         model = AlertRule
-        fields = [
-            "name",
-            "trigger",
-            "threshold_events",
-            "threshold_minutes",
-            "min_level",
-            "environments",
-            "release_pattern",
-            "tag_key",
-            "tag_value",
-            "channels",
-            "action_interval",
-            "is_enabled",
-        ]
+        fields = RULE_FIELDS
         labels = {
             "trigger": "Trigger",
             "threshold_events": "More than N events",

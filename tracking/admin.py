@@ -453,7 +453,7 @@ class LinkedIssueAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-# Alert rules (alerts-rules)
+# Alert rules (issue 15)
 
 
 class AlertRuleAdminForm(forms.ModelForm):

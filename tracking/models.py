@@ -1175,7 +1175,7 @@ class AlertDeliveryAttempt(models.Model):
         return f"attempt {self.number} of {self.delivery_id}"
 
 
-# --- Linked issues (issue 15, tracker-links) -------------------------------------------
+# --- Linked issues (issue 15) ---------------------------------------------------------
 # Written only by tracking.workflow.links; tracking.issue_links builds the "Create a ...
 # issue" URLs from the Project's tracker fields above.
 
@@ -1213,7 +1213,7 @@ class LinkedIssue(models.Model):
         return self.title or self.url
 
 
-# --- dashboard-counts: the dashboard's counts, maintained by database triggers ------------
+# --- The dashboard's counts, maintained by database triggers (issue 17) ----------------
 
 
 class DashboardOpenCount(models.Model):
@@ -1271,7 +1271,7 @@ class DashboardDueCount(models.Model):
         return f"{self.project_id}/{self.due_date}: {self.count}"
 
 
-# --- Snooze until N users are affected (triage-gaps) ----------------------------------
+# --- Snooze until N users are affected (issue 16) -------------------------------------
 
 
 class ErrorSnoozeUser(models.Model):
@@ -1293,7 +1293,7 @@ class ErrorSnoozeUser(models.Model):
         return f"{self.error_id} {self.user_key}"
 
 
-# --- Alert rules (alerts-rules) -----------------------------------------------------------
+# --- Alert rule state (issue 15) --------------------------------------------------------
 
 
 class AlertRuleState(models.Model):

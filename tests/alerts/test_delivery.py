@@ -400,6 +400,10 @@ def test_a_test_message_goes_through_a_real_worker_to_the_receiver(tmp_path, ale
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_killed_mid_send_is_recorded_and_the_delivery_goes_on(tmp_path, alert_settings):
     alert_settings.TASKS = DATABASE_BACKEND
+    # The in-process retry below is not about timeouts: a loaded machine (the whole
+    # suite on two cores) must not turn its 200 into a read timeout.
+    alert_settings.ALERT_READ_TIMEOUT_SECONDS = 10
+    alert_settings.ALERT_ATTEMPT_DEADLINE_SECONDS = 20
     lead = factories.LeadFactory(username="lead-k")
     project = factories.ProjectFactory(name="Shop", slug="shop")
     log = tmp_path / "worker.log"
@@ -415,6 +419,9 @@ def test_a_worker_killed_mid_send_is_recorded_and_the_delivery_goes_on(tmp_path,
             timeout=30,
             what="the worker to claim the attempt",
         )
+        # The claim commits before the request goes out: wait until the receiver holds
+        # it (it has taken the hanging reply), or the retry below would get that reply.
+        wait_until(lambda: len(inbox.script) == 1, timeout=30, what="the request to arrive")
         worker.kill()  # mid-send: the receiver is still holding its answer
         worker.wait(timeout=10)
         # Not stale yet: it may still be sending, so a rerun leaves it be.

@@ -4,13 +4,12 @@ project's store endpoint, with whatever release, environment and tags it carries
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
+from tests.helpers.ingest import make_event
 from tracking.models import Error, Project
 
 
@@ -26,24 +25,7 @@ def store(
     project: Project, *, exc_type: str = "ValueError", value: str = "bad", **extra: Any
 ) -> None:
     """Post one event and check it was accepted (no query of our own: for query counts)."""
-    event: dict[str, Any] = {
-        "event_id": uuid.uuid4().hex,
-        "timestamp": timezone.now().isoformat(),
-        "platform": "python",
-        "level": "error",
-        "exception": {
-            "values": [
-                {
-                    "type": exc_type,
-                    "value": value,
-                    "stacktrace": {
-                        "frames": [{"module": "app.views", "function": exc_type, "in_app": True}]
-                    },
-                }
-            ]
-        },
-        **extra,
-    }
+    event = make_event(exc_type=exc_type, value=value, frames=[("app.views", exc_type)], **extra)
     url = reverse("ingest_store", args=[project.pk]) + f"?sentry_key={project.public_key}"
     response = Client().post(url, json.dumps(event), content_type="application/json")
     assert response.status_code == 200, response.content

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from tracking.models import (
@@ -71,12 +71,24 @@ def visible_project_ids(user: User | None) -> frozenset[int] | None:
         return None
     if not is_active_user(user):
         return frozenset()
+    return _visible(user)[0]
+
+
+def _visible(user: User) -> tuple[frozenset[int], bool]:
+    """The visible ids, and whether they are every project there is: one query over the
+    (few) projects, cached on the instance."""
     cached = getattr(user, _CACHE_ATTRIBUTE, None)
     if cached is None:
-        cached = frozenset(
-            Project.objects.filter(
-                ~_guarded(OuterRef("pk")) | _member_of_a_team_of(user.pk, OuterRef("pk"))
-            ).values_list("pk", flat=True)
+        rows = Project.objects.annotate(
+            visible=ExpressionWrapper(
+                ~_guarded(OuterRef("pk")) | _member_of_a_team_of(user.pk, OuterRef("pk")),
+                output_field=BooleanField(),
+            )
+        ).values_list("pk", "visible")
+        visibility = dict(rows)
+        cached = (
+            frozenset(pk for pk, visible in visibility.items() if visible),
+            all(visibility.values()),
         )
         setattr(user, _CACHE_ATTRIBUTE, cached)
     return cached
@@ -89,7 +101,12 @@ def forget(user: User) -> None:
 
 def _project_condition(user: User | None, field: str) -> Q:
     ids = visible_project_ids(user)
-    if ids is None:
+    if ids is None or (ids and _visible(user)[1]):
+        # Someone who sees every project (an admin, or anyone on an install whose
+        # projects have no teams, or only teams they are in) gets no condition: an
+        # `IN (every id)` on a joined table costs a join to error per row (the
+        # dashboard's daily counts, escalations and resolutions) for nothing. A project
+        # created later in this request is the only difference, and it has no rows yet.
         return Q()
     # An empty list: Django turns `__in=[]` into a condition that matches nothing
     # without asking the database.

@@ -119,6 +119,8 @@ class ErrorResolutionFactory(factory.django.DjangoModelFactory):
     resolved_by = factory.SubFactory(EngineerFactory)
     resolution_type = factory.SubFactory(ResolutionTypeFactory)
     resolution_description = "Guarded against the empty value."
+    resolved_at = factory.LazyFunction(timezone.now)
+    time_to_resolve = factory.LazyAttribute(lambda o: o.resolved_at - o.error.first_seen)
 
 
 class ErrorDuplicateFactory(factory.django.DjangoModelFactory):

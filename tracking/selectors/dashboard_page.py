@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models import Avg, Count, F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -222,10 +222,8 @@ def resolve_times(
     *, now: datetime, user: User | None, period: timedelta = timedelta(days=30)
 ) -> list[ResolveTime]:
     """Mean of resolved_at - error.first_seen per resolution type, all time and last
-    period, over the projects `user` can see."""
-    time_to_resolve = ExpressionWrapper(
-        F("resolved_at") - F("error__first_seen"), output_field=DurationField()
-    )
+    period, over the projects `user` can see (time_to_resolve keeps the difference)."""
+    time_to_resolve = F("time_to_resolve")
     rows = (
         ErrorResolution.objects.filter(
             access.rows_visible_to(user, project_field="error__project_id")

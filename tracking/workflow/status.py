@@ -6,6 +6,7 @@ unignore ("stop ignoring"): ignored -> unresolved, the one way back for ignored.
 """
 
 from django.db import transaction
+from django.utils import timezone
 
 from tracking import releases
 from tracking.models import (
@@ -76,8 +77,11 @@ def resolve(
     locked.release_resolution = "" if release_kind == "now" else release_kind
     locked.resolved_in_release = resolved_in_release
     locked.save(update_fields=["release_resolution", "resolved_in_release"])
+    resolved_at = timezone.now()
     resolution = ErrorResolution.objects.create(
         error=locked,
+        resolved_at=resolved_at,
+        time_to_resolve=resolved_at - locked.first_seen,
         resolved_by=by,
         resolution_type=current_type,
         resolution_description=description,

@@ -358,6 +358,7 @@ class Command(BaseCommand):
                 activities.append(self.activity(error_id, engineer, "escalated", last_seen))
             if status == "resolved":
                 rtype = rng.choice(rtypes)
+                resolved_at = last_seen + timedelta(hours=rng.randint(1, 72))
                 resolutions.append(
                     (
                         uuid.uuid4(),
@@ -371,7 +372,8 @@ class Command(BaseCommand):
                         "Added validation.",
                         True,
                         False,
-                        last_seen + timedelta(hours=rng.randint(1, 72)),
+                        resolved_at,
+                        resolved_at - first_seen,
                     )
                 )
                 activities.append(self.activity(error_id, engineer, "resolved", last_seen))
@@ -426,6 +428,7 @@ class Command(BaseCommand):
                 "requires_code_change",
                 "requires_documentation",
                 "resolved_at",
+                "time_to_resolve",
             ],
             resolutions,
         )
@@ -524,6 +527,8 @@ class Command(BaseCommand):
             return value.hex
         if isinstance(value, datetime):
             return value.isoformat(sep=" ")
+        if isinstance(value, timedelta):  # Django keeps a duration as microseconds
+            return value // timedelta(microseconds=1)
         return value
 
 

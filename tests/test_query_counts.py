@@ -359,9 +359,9 @@ def inbox_data(engineer, lead, project):
 @pytest.mark.parametrize(
     ("url", "index"),
     [
-        # The engineer sees one project: the scope's project_id = ... takes the
-        # (project, status, last_seen) index.
-        ("/", "error_proj_status_seen"),
+        # The engineer sees every project (the only one, in no team): no project
+        # condition, so the (status, last_seen) index.
+        ("/", "error_status_last_seen"),
         ("/?status=any", "error_last_seen"),
         ("/?status=any&sort=first_seen", "error_first_seen"),
         ("/?status=any&sort=count", "error_occurrence_count"),

@@ -45,6 +45,8 @@ SEED = {
         # Resolve in a release (issue 16): which release the resolution names.
         "release_kind": ("character varying", False, "'now'::character varying"),
         "resolved_in_release": ("character varying", True, None),
+        # Kept when resolving, for the dashboard's mean time to resolve.
+        "time_to_resolve": ("interval", False, None),
     },
     "error_occurrence": {
         "id": (UUID, False, None),

@@ -208,7 +208,10 @@ def _inbox_context(request: HttpRequest, params: QueryDict, *, inbox_url: str) -
     }
     if context["can_bulk"] and page.has_other_pages:
         # Bounded: "more than 1000" is all a person needs to know, and it stays cheap.
-        matching = selectors.count_up_to(filterset.qs, limit=BULK_MATCHING_MAX + 1)
+        matching = selectors.count_up_to(
+            filterset.filter_queryset(selectors.visible_errors(user=request.user)),
+            limit=BULK_MATCHING_MAX + 1,
+        )
         context["matching_count"] = min(matching, BULK_MATCHING_MAX)
         context["matching_capped"] = matching > BULK_MATCHING_MAX
     if not page.rows:
@@ -315,9 +318,7 @@ def _selected_ids(request: HttpRequest) -> frozenset[uuid.UUID]:
 def _matching_ids(request: HttpRequest, params: QueryDict) -> list[str]:
     """The errors of "select all matching this filter": the inbox's filters, bounded."""
     filterset = ErrorFilter(
-        params,
-        queryset=selectors.inbox_queryset(now=timezone.now(), user=request.user),
-        request=request,
+        params, queryset=selectors.visible_errors(user=request.user), request=request
     )
     return [
         str(pk)

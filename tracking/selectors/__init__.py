@@ -69,6 +69,7 @@ from tracking.selectors.inbox import (
     count_up_to,
     inbox_queryset,
     paginate_inbox,
+    visible_errors,
 )
 from tracking.selectors.my_work_page import MY_WORK_LIMIT, MyWork, my_work
 from tracking.selectors.paging import KeysetPage, decode_cursor, encode_cursor, keyset_paginate
@@ -146,4 +147,5 @@ __all__ = [
     "tag_facets",
     "timeline_for",
     "utc_today",
+    "visible_errors",
 ]

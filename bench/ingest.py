@@ -433,6 +433,82 @@ class Bench:
             "started": start,
         }
 
+    def replay_as_clients(
+        self,
+        envelopes: list[bytes],
+        clients: int,
+        rate: float,
+        stop: threading.Event,
+        retry_after: float,
+    ) -> dict:
+        """`clients` applications sending `rate` events/s in all, each on its own schedule
+        (an open loop: a slow answer does not lower what the applications produce).
+
+        As a Sentry SDK does, a client answered 429 sends nothing for `retry_after`
+        seconds: the events it produces meanwhile are dropped by the client and counted as
+        "held_back" (the SDK records them as rate limited), never sent later. How late
+        each send left against its schedule is kept, so a server that slows its clients
+        down instead of answering shows up as lateness.
+        """
+        latencies: list[float] = []
+        failures: list[str] = []
+        lateness: list[float] = []
+        held_back = 0
+        lock = threading.Lock()
+        start = time.perf_counter()
+        interval = clients / rate
+
+        def client(number: int) -> None:
+            nonlocal held_back
+            connection = RawConnection(self.port)
+            quiet_until = 0.0
+            # Client k sends events k, k + clients, ...: the schedules interleave.
+            for turn, index in enumerate(range(number, len(envelopes), clients)):
+                due = start + (number / clients + turn) * interval
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    if stop.wait(delay):
+                        break
+                elif stop.is_set():
+                    break
+                if due < quiet_until:
+                    with lock:
+                        held_back += 1
+                    continue
+                began = time.perf_counter()
+                try:
+                    status = connection.post(
+                        self.request_head(len(envelopes[index])), envelopes[index]
+                    )
+                except OSError as exc:
+                    connection.close()
+                    connection = RawConnection(self.port)
+                    status = repr(exc)
+                elapsed = time.perf_counter() - began
+                with lock:
+                    lateness.append(began - due)
+                    if status == 200:
+                        latencies.append(elapsed)
+                    else:
+                        failures.append(str(status))
+                if status == 429:
+                    quiet_until = time.perf_counter() + retry_after
+            connection.close()
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return {
+            "seconds": time.perf_counter() - start,
+            "latencies": latencies,
+            "failures": failures,
+            "held_back": held_back,
+            "lateness": lateness,
+            "started": start,
+        }
+
     def phase(self, name: str, envelopes: list[bytes], rate: float | None) -> dict:
         before_rows = self.stored()
         before_cpu = self.cpu_snapshot()

@@ -3,11 +3,13 @@
     .venv/bin/python bench/pages.py [--errors 100000] [--occurrences 2000000]
         [--projects 5] [--requests 40] [--database errortracker_bench]
         [--server-url postgres://postgres@127.0.0.1:5432] [--reseed] [--ingest 5000]
-        [--layout serve|single] [--during-ingestion [--flood-events 30000]]
+        [--layout serve|single] [--during-ingestion [--flood-events 30000]
+        [--flood-rate flat|alone|N [--flood-clients 32]]]
 
 1. Creates the database if it is missing, migrates it, and fills it with
    `manage.py seed_volume` when it has no errors (--reseed drops it first). The
-   database is kept between runs: seeding 2,000,000 occurrences takes minutes.
+   database is kept between runs: seeding 2,000,000 occurrences takes minutes. Each run
+   VACUUMs it first, so earlier runs' floods leave nothing behind to read.
 2. Signs in as the seeded user with the most assignments (a session made in-process).
 3. Starts the production layout on a free port of 127.0.0.1: scripts/serve (HAProxy in
    front of the pages pool and the ingest pool; --layout serve, the default) or one
@@ -29,7 +31,12 @@
    sentry-sdk events and raw keep-alive client, 8 connections; a connection answered 429
    pauses for Retry-After, as an SDK does) sends flat out to a new project through the
    same front address: first alone for --flood-alone seconds (the
-   ingest rate with nothing else running), then while every page is measured again.
+   ingest rate with nothing else running), then while every page is measured again:
+   flat out again (--flood-rate flat), or as --flood-clients applications that together
+   produce the rate measured alone (--flood-rate alone) or N events/s, each on its own
+   schedule and, after a 429, dropping what it produces for Retry-After seconds (what
+   an SDK does; counted as "held back"): a server that can't keep up must refuse, since
+   slowing its senders down no longer hides it.
    Prints the idle and during-ingestion p50/p95 side by side, the events accepted (200),
    refused (429) and anything else, the events stored (counted in the database), and
    what pg_stat_activity / pg_locks showed during the flood (lock waits, the longest
@@ -134,11 +141,20 @@ class PagesBench:
                 f"--projects={self.args.projects}",
             )
             print(f"seed_volume took {time.perf_counter() - started:.0f}s", flush=True)
-        with psycopg.connect(self.database_url) as connection:
+        # Every run starts from the same state: the floods of earlier runs left dead row
+        # versions (each event updates its error and tag rows), and a server with
+        # autovacuum off (a CI machine's may be) never removes them, so each run would
+        # read more than the one before.
+        started = time.perf_counter()
+        with psycopg.connect(self.database_url, autocommit=True) as connection:
+            connection.execute("VACUUM (ANALYZE)")
             errors, occurrences = connection.execute(
                 "SELECT count(*), (SELECT count(*) FROM error_occurrence) FROM error"
             ).fetchone()
-        print(f"database {self.args.database}: {errors} errors, {occurrences} occurrences")
+        print(
+            f"database {self.args.database}: {errors} errors, {occurrences} occurrences"
+            f" (vacuumed in {time.perf_counter() - started:.0f}s)"
+        )
 
     # -- server ------------------------------------------------------------------------
 
@@ -384,12 +400,27 @@ def main() -> None:
     parser.add_argument("--flood-events", type=int, default=30_000)
     parser.add_argument("--flood-concurrency", type=int, default=8)
     parser.add_argument(
+        "--flood-rate",
+        default="flat",
+        help="during the pages: flat (flat out over --flood-concurrency connections), alone"
+        " (--flood-clients applications producing the rate measured alone), or events/s",
+    )
+    parser.add_argument(
+        "--flood-clients", type=int, default=32, help="applications sending, with --flood-rate"
+    )
+    parser.add_argument(
         "--flood-alone", type=float, default=10, help="seconds of ingestion with no pages"
     )
     parser.add_argument("--ingest-workers", type=int, help="INGEST_WORKERS for --layout serve")
     parser.add_argument("--ingest-threads", type=int, help="INGEST_THREADS for --layout serve")
     parser.add_argument("--ingest-queue", type=int, help="INGEST_QUEUE for --layout serve")
     args = parser.parse_args()
+    if args.flood_rate not in ("flat", "alone"):
+        try:
+            if float(args.flood_rate) <= 0:
+                raise ValueError
+        except ValueError:
+            parser.error("--flood-rate is flat, alone or a positive number of events/s")
     if urlsplit(args.server_url).path not in ("", "/"):
         parser.error("--server-url names the server only, not a database")
 
@@ -512,22 +543,34 @@ class Flood:
                 [self.project.pk],
             ).fetchone()[0]
 
-    def run(self, during, *, seconds: float | None = None) -> dict:
+    def run(self, during, *, seconds: float | None = None, rate: float | None = None) -> dict:
         """Send until `during()` returns (or for `seconds`); then wait until every
-        accepted event is in the database."""
+        accepted event is in the database. Flat out over --flood-concurrency connections,
+        or, with `rate`, as --flood-clients applications producing `rate` events/s."""
         stop = threading.Event()
         result: dict = {}
         before = self.stored()
         envelopes = self.envelopes[self.offset :]
+        # Refused connections pause for Retry-After, as the SDKs do.
+        retry_after = float(self.bench.env.get("INGEST_RETRY_AFTER", "2"))
 
         def send() -> None:
-            # Refused connections pause for Retry-After, as the SDKs do.
-            pause = float(self.bench.env.get("INGEST_RETRY_AFTER", "2"))
-            result.update(
-                self.sender.replay(
-                    envelopes, self.args.flood_concurrency, None, stop, pause_on_429=pause
+            if rate is None:
+                result.update(
+                    self.sender.replay(
+                        envelopes,
+                        self.args.flood_concurrency,
+                        None,
+                        stop,
+                        pause_on_429=retry_after,
+                    )
                 )
-            )
+            else:
+                result.update(
+                    self.sender.replay_as_clients(
+                        envelopes, self.args.flood_clients, rate, stop, retry_after
+                    )
+                )
 
         sender = threading.Thread(target=send)
         began = time.perf_counter()
@@ -543,12 +586,12 @@ class Flood:
             stop.set()
             sender.join()
         sent_seconds = time.perf_counter() - began
-        ran_out = not stop.is_set() or len(result["latencies"]) + len(result["failures"]) >= len(
-            envelopes
-        )
+        held_back = result.get("held_back", 0)
+        used = len(result["latencies"]) + len(result["failures"]) + held_back
+        ran_out = not stop.is_set() or used >= len(envelopes)
         accepted = len(result["latencies"])
         failures = Counter(result["failures"])
-        self.offset += accepted + sum(failures.values())
+        self.offset += used
         deadline = time.monotonic() + 120
         while self.stored() < before + accepted and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -564,6 +607,11 @@ class Flood:
             "accepted_per_s": accepted / sent_seconds,
             "p95_ms": percentile(latencies, 0.95) * 1000,
             "ran_out": ran_out,
+            "rate": rate,
+            "held_back": held_back,
+            "late_p95_ms": percentile(sorted(result["lateness"]), 0.95) * 1000
+            if result.get("lateness")
+            else None,
         }
 
 
@@ -575,6 +623,13 @@ def print_flood_result(name: str, result: dict) -> None:
         f" accept p95 {result['p95_ms']:.0f} ms"
         + ("  (the sender ran out of events: raise --flood-events)" if result["ran_out"] else "")
     )
+    if result["rate"] is not None:
+        produced = result["accepted"] + result["refused"] + result["held_back"]
+        print(
+            f"  as {result['rate']:.0f} events/s produced by applications: {produced} produced,"
+            f" {result['held_back']} held back by the clients after a 429 (Retry-After);"
+            f" sends left p95 {result['late_p95_ms']:.0f} ms behind schedule"
+        )
 
 
 def print_side_by_side(idle: list[dict], flooded: list[dict]) -> None:
@@ -696,8 +751,11 @@ def run(bench: PagesBench, args: argparse.Namespace) -> None:
             alone = flood.run(None, seconds=args.flood_alone)
             print_flood_result("ingestion alone", alone)
             print("during ingestion:", flush=True)
+            rate = {"flat": None, "alone": alone["accepted_per_s"]}.get(args.flood_rate)
+            if rate is None and args.flood_rate != "flat":
+                rate = float(args.flood_rate)
             with LockWatch(bench.database_url) as watch:
-                during = flood.run(lambda: measure_pages(bench, urls, session, counts))
+                during = flood.run(lambda: measure_pages(bench, urls, session, counts), rate=rate)
             flooded = during["value"]
     finally:
         bench.stop_server()
@@ -712,7 +770,9 @@ def run(bench: PagesBench, args: argparse.Namespace) -> None:
         print(
             f"stored during the pages / stored alone: "
             f"{during['stored'] / during['seconds'] / (alone['stored'] / alone['seconds']):.0%}"
-            " (events per second)"
+            " (events per second); not stored: "
+            f"{during['refused']} refused with 429, {during['held_back']} held back by the"
+            f" clients, {sum(during['other'].values())} other answers or errors"
         )
         watch.report()
         explain_dashboard(client)

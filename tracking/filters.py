@@ -256,9 +256,13 @@ class ErrorFilter(django_filters.FilterSet):
     def filter_noop(self, queryset: QuerySet[Error], name: str, value: Any) -> QuerySet[Error]:
         return queryset
 
+    @functools.cached_property
+    def box_conditions(self) -> list:
+        return box.conditions(self.search.query, user=self.user, text_condition=text_match)
+
     def filter_text(self, queryset: QuerySet[Error], name: str, value: str) -> QuerySet[Error]:
         # The box as synced: its free text and every term (the selects' included).
-        return box.apply(queryset, self.search.query, user=self.user, text_condition=text_match)
+        return box.apply(queryset, self.box_conditions)
 
     def filter_overdue(self, queryset: QuerySet[Error], name: str, value: bool) -> QuerySet[Error]:
         if not value:

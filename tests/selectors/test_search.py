@@ -103,6 +103,23 @@ def test_assigned_me_is_the_viewer(lead_client, engineer_client, errors):
     assert titles(inbox(engineer_client, q="assigned:me")) == set()
 
 
+@pytest.mark.parametrize("bound", [2000, 1, 0])
+def test_a_persons_work_is_the_same_by_ids_or_past_the_bound(
+    lead_client, errors, lead, monkeypatch, bound
+):
+    # Within the bound the assignee's errors are named by id, past it by an EXISTS.
+    from tracking.selectors import search
+
+    monkeypatch.setattr(search, "ASSIGNED_IDS_MAX", bound)
+    firefox = Error.objects.get(exception_type="FirefoxBug")
+    workflow.take(error=firefox, by=lead)
+    expected = {"ChromeBug: bad", "FirefoxBug: bad"}
+    assert titles(inbox(lead_client, q="assigned:me")) == expected
+    assert titles(inbox(lead_client, q="assigned:lead")) == expected
+    assert titles(inbox(lead_client, q="assigned:lead browser:Chrome")) == {"ChromeBug: bad"}
+    assert titles(inbox(lead_client, q="!assigned:lead")) == {"OldChrome: bad"}
+
+
 def test_an_unknown_key_is_a_message_under_the_box_and_the_rest_still_applies(
     engineer_client, errors
 ):

@@ -212,6 +212,28 @@ def _active_assignment() -> QuerySet[ErrorAssignment]:
     return ErrorAssignment.objects.filter(error=OuterRef("pk"), is_active=True)
 
 
+# A person's open work, up to this many errors, is named by id: see _assigned_to.
+ASSIGNED_IDS_MAX = 2000
+
+
+def _assigned_to(person: Q) -> Q | Exists:
+    """The errors actively assigned to `person` (a condition on the assignee).
+
+    One indexed query for their ids first, when they are no more than ASSIGNED_IDS_MAX:
+    as an EXISTS, PostgreSQL walks every unresolved error to find a person's few hundred
+    (a probe each, or a whole-table scan to count them), while a list of ids is a
+    handful of primary-key lookups. Past the bound, the EXISTS.
+    """
+    ids = list(
+        ErrorAssignment.objects.filter(person, is_active=True).values_list("error_id", flat=True)[
+            : ASSIGNED_IDS_MAX + 1
+        ]
+    )
+    if len(ids) > ASSIGNED_IDS_MAX:
+        return Exists(_active_assignment().filter(person))
+    return Q(pk__in=ids)
+
+
 def term_condition(term: Term, *, user: User | None) -> Q | Exists:
     """The inbox condition one plain (not negated) term stands for."""
     field, value = term.field, term.value
@@ -230,8 +252,8 @@ def term_condition(term: Term, *, user: User | None) -> Q | Exists:
         if value == search.ASSIGNED_ME:
             if user is None:
                 return Q(pk__in=[])
-            return Exists(_active_assignment().filter(assigned_to=user))
-        return Exists(_active_assignment().filter(assigned_to__username=value))
+            return _assigned_to(Q(assigned_to=user))
+        return _assigned_to(Q(assigned_to__username=value))
     if field is Field.HAS:
         if value == HAS_ASSIGNEE:
             return Exists(_active_assignment())
@@ -242,11 +264,18 @@ def term_condition(term: Term, *, user: User | None) -> Q | Exists:
     return _tag(field.value, value, first_word=False)
 
 
-def apply(queryset: QuerySet, query: Query, *, user: User | None, text_condition) -> QuerySet:
-    """`queryset` narrowed to what `query` says; `text_condition(word)` matches free text."""
-    for word in query.text:
-        queryset = queryset.filter(text_condition(word))
+def conditions(query: Query, *, user: User | None, text_condition) -> list[Q | Exists]:
+    """What `query` says, one condition per word and term; `text_condition(word)` matches
+    free text. Built once per request: the inbox rows and their count both apply them."""
+    built: list[Q | Exists] = [text_condition(word) for word in query.text]
     for term in query.terms:
         condition = term_condition(term, user=user)
-        queryset = queryset.filter(~condition if term.negated else condition)
+        built.append(~condition if term.negated else condition)
+    return built
+
+
+def apply(queryset: QuerySet, built: list[Q | Exists]) -> QuerySet:
+    """`queryset` narrowed by conditions() (each its own filter(), as the terms are ANDed)."""
+    for condition in built:
+        queryset = queryset.filter(condition)
     return queryset

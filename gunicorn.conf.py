@@ -23,8 +23,13 @@ if pool not in ("", "pages", "ingest"):
 worker_class = "gthread"
 if pool == "ingest":
     bind = f"unix:{os.environ['INGEST_SOCKET']}"
-    workers = int(os.environ.get("INGEST_WORKERS", str(CPUS + 1)))
-    threads = int(os.environ.get("INGEST_THREADS", "4"))
+    # Few slots on purpose: each running ingest request keeps a PostgreSQL backend
+    # busy, and those run at the pages' priority (only this pool can be niced). With
+    # two per core, the pages' queries compete with a handful of them during a flood;
+    # past the slots the proxy queues a few and refuses the rest with 429
+    # (haproxy/haproxy.cfg, docs/benchmarks.md: "Ingest pool size").
+    workers = int(os.environ.get("INGEST_WORKERS", str(CPUS)))
+    threads = int(os.environ.get("INGEST_THREADS", "2"))
     # Lower CPU priority for the whole pool (master and the workers it forks): on a
     # shared machine the pages' workers get the CPU first. Absolute, so a reload (HUP)
     # that reads this file again does not lower it further.

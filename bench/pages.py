@@ -197,6 +197,14 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def cpu_check_ms() -> float:
+    """A fixed piece of pure-Python work, timed: on a shared machine the same run can be
+    half as fast an hour later, and this says so next to the figures."""
+    began = time.perf_counter()
+    sum(i * i for i in range(2_000_000))
+    return (time.perf_counter() - began) * 1000
+
+
 def setup_django(env: dict[str, str]) -> None:
     for key in ("DATABASE_URL", "DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "STATIC_ROOT"):
         os.environ[key] = env[key]
@@ -727,7 +735,7 @@ def run(bench: PagesBench, args: argparse.Namespace) -> None:
     connection.close()
     print(
         f"signed in as {user.username}; layout {args.layout}; {os.cpu_count()} CPUs;"
-        f" load {os.getloadavg()}"
+        f" load {os.getloadavg()}; CPU check {cpu_check_ms():.0f} ms"
     )
 
     flooded: list[dict] = []
@@ -759,7 +767,7 @@ def run(bench: PagesBench, args: argparse.Namespace) -> None:
             flooded = during["value"]
     finally:
         bench.stop_server()
-    print(f"load after: {os.getloadavg()}")
+    print(f"load after: {os.getloadavg()}; CPU check {cpu_check_ms():.0f} ms")
     print_table(rows)
     if flood is not None:
         # The flood pass measures the signed-in user's pages, not the member's.

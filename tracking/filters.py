@@ -239,7 +239,15 @@ class ErrorFilter(django_filters.FilterSet):
         return box.render_text(self.search.query)
 
     def filter_queryset(self, queryset: QuerySet[Error]) -> QuerySet[Error]:
+        # Applied twice per inbox (its rows, then their count): the conditions that
+        # query for ids are built once (cached properties).
         queryset = super().filter_queryset(queryset)
+        if self._escalation_condition is not None:
+            queryset = queryset.filter(self._escalation_condition)
+        return queryset
+
+    @functools.cached_property
+    def _escalation_condition(self) -> Q | Exists | None:
         data = self.form.cleaned_data
         # Escalated and escalation level describe the SAME escalation when both are given.
         escalation = Q()
@@ -247,11 +255,15 @@ class ErrorFilter(django_filters.FilterSet):
             escalation &= Q(acknowledged_at__isnull=True)
         if data.get("escalation_level"):
             escalation &= Q(escalation_level=data["escalation_level"])
-        if escalation:
-            queryset = queryset.filter(
-                Exists(ErrorEscalation.objects.filter(escalation, error=OuterRef("pk")))
-            )
-        return queryset
+        if not escalation:
+            return None
+        return box.errors_of(ErrorEscalation.objects.filter(escalation))
+
+    @functools.cached_property
+    def _overdue_condition(self) -> Q | Exists:
+        return box.errors_of(
+            ErrorAssignment.objects.filter(is_active=True, due_date__lt=timezone.now())
+        )
 
     def filter_noop(self, queryset: QuerySet[Error], name: str, value: Any) -> QuerySet[Error]:
         return queryset
@@ -267,14 +279,7 @@ class ErrorFilter(django_filters.FilterSet):
     def filter_overdue(self, queryset: QuerySet[Error], name: str, value: bool) -> QuerySet[Error]:
         if not value:
             return queryset
-        return queryset.filter(
-            Exists(
-                ErrorAssignment.objects.filter(
-                    error=OuterRef("pk"), is_active=True, due_date__lt=timezone.now()
-                )
-            ),
-            status=ErrorStatus.UNRESOLVED,
-        )
+        return queryset.filter(self._overdue_condition, status=ErrorStatus.UNRESOLVED)
 
     def filter_from(self, queryset: QuerySet[Error], name: str, value: date) -> QuerySet[Error]:
         return queryset.filter(**{f"{name}__gte": _start_of_day(value)})

@@ -110,7 +110,7 @@ def test_a_persons_work_is_the_same_by_ids_or_past_the_bound(
     # Within the bound the assignee's errors are named by id, past it by an EXISTS.
     from tracking.selectors import search
 
-    monkeypatch.setattr(search, "ASSIGNED_IDS_MAX", bound)
+    monkeypatch.setattr(search, "NAMED_BY_ID_MAX", bound)
     firefox = Error.objects.get(exception_type="FirefoxBug")
     workflow.take(error=firefox, by=lead)
     expected = {"ChromeBug: bad", "FirefoxBug: bad"}

@@ -212,26 +212,29 @@ def _active_assignment() -> QuerySet[ErrorAssignment]:
     return ErrorAssignment.objects.filter(error=OuterRef("pk"), is_active=True)
 
 
-# A person's open work, up to this many errors, is named by id: see _assigned_to.
-ASSIGNED_IDS_MAX = 2000
+# Up to this many errors, a condition on another table names its errors by id: see
+# errors_of.
+NAMED_BY_ID_MAX = 2000
 
 
-def _assigned_to(person: Q) -> Q | Exists:
-    """The errors actively assigned to `person` (a condition on the assignee).
+def errors_of(related: QuerySet) -> Q | Exists:
+    """The errors that rows of `related` (assignments, escalations: a table with an
+    `error` key, already narrowed) belong to.
 
-    One indexed query for their ids first, when they are no more than ASSIGNED_IDS_MAX:
+    One indexed query for their ids first, when they are no more than NAMED_BY_ID_MAX:
     as an EXISTS, PostgreSQL walks every unresolved error to find a person's few hundred
     (a probe each, or a whole-table scan to count them), while a list of ids is a
     handful of primary-key lookups. Past the bound, the EXISTS.
     """
-    ids = list(
-        ErrorAssignment.objects.filter(person, is_active=True).values_list("error_id", flat=True)[
-            : ASSIGNED_IDS_MAX + 1
-        ]
-    )
-    if len(ids) > ASSIGNED_IDS_MAX:
-        return Exists(_active_assignment().filter(person))
+    ids = list(related.order_by().values_list("error_id", flat=True)[: NAMED_BY_ID_MAX + 1])
+    if len(ids) > NAMED_BY_ID_MAX:
+        return Exists(related.filter(error=OuterRef("pk")))
     return Q(pk__in=ids)
+
+
+def _assigned_to(person: Q) -> Q | Exists:
+    """The errors actively assigned to `person` (a condition on the assignee)."""
+    return errors_of(ErrorAssignment.objects.filter(person, is_active=True))
 
 
 def term_condition(term: Term, *, user: User | None) -> Q | Exists:

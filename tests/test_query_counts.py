@@ -18,9 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.helpers import factories
+from tests.helpers.teams import team_with
 from tracking import selectors
 from tracking.filters import ErrorFilter
-from tracking.models import Error, ErrorTagValue
+from tracking.models import Error, ErrorTagValue, User
 
 pytestmark = pytest.mark.django_db
 
@@ -401,6 +402,25 @@ def inbox_data(engineer, lead, project):
 def test_inbox_sorts_and_filters_are_served_by_their_index(engineer_client, inbox_data, url, index):
     plan = forced_plan(inbox_rows_sql(engineer_client, url))
     assert index in plan, plan
+    assert "Seq Scan" not in plan and "Sort" not in plan.replace("Incremental Sort", ""), plan
+
+
+@needs_postgresql
+def test_a_team_members_inbox_is_one_indexed_condition_on_the_project(
+    engineer, lead, admin_user, project, inbox_data
+):
+    # The team's project among others: the member's scope is project_id = ANY(...) in
+    # the (project, status, last_seen) index, never a check per row.
+    other = factories.ProjectFactory(name="Billing", slug="billing")
+    add_inbox_rows(3, project=other, engineer=engineer, lead=lead)
+    team_with("Checkout", admin=admin_user, members=(engineer,), projects=(project,))
+    team_with("Billing", admin=admin_user, projects=(other,))
+    client = Client()
+    client.force_login(User.objects.get(pk=engineer.pk))
+    sql = inbox_rows_sql(client, "/")
+    assert f'"error"."project_id" IN ({project.pk})' in sql, sql
+    plan = forced_plan(sql)
+    assert "error_proj_status_seen" in plan, plan
     assert "Seq Scan" not in plan and "Sort" not in plan.replace("Incremental Sort", ""), plan
 
 

@@ -160,7 +160,7 @@ def test_a_slack_url_elsewhere_is_a_warning_not_a_refusal(lead_client, project):
 
 
 def test_an_email_channel_is_made_with_people_and_teams(
-    lead_client, project, lead, engineer, admin_user
+    lead_client, project, lead, engineer, admin_user, page_text
 ):
     team = team_with("Payments", admin=admin_user, members=(engineer,))
     response = create(
@@ -175,6 +175,11 @@ def test_an_email_channel_is_made_with_people_and_teams(
     channel = AlertChannel.objects.get(name="Mail")
     assert (channel.url, channel.secret) == ("", "")
     assert targets.email_recipients(channel) == sorted([lead.email, engineer.email])
+    listed = page_text(lead_client.get(list_url(project)).content.decode())
+    assert "1 person, 1 team" in listed
+    channels.update_channel(channel=channel, by=lead, name="Mail", email_users=[lead, engineer])
+    listed = page_text(lead_client.get(list_url(project)).content.decode())
+    assert "2 people, 0 teams" in listed
 
 
 def test_an_email_channel_offers_only_the_project_s_teams_and_people(

@@ -260,6 +260,10 @@ ALERTS_ALLOW_PRIVATE_NETWORKS = env_bool("ALERTS_ALLOW_PRIVATE_NETWORKS", False)
 # Absolute links in emails and DSNs are built from this when there is no request.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# Where the "Create a GitHub issue" links go: github.com, or a GitHub Enterprise Server
+# (https://github.example.com), for every project (tracking/issue_links.py).
+GITHUB_URL = os.environ.get("GITHUB_URL", "https://github.com").rstrip("/")
+
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,

@@ -110,6 +110,25 @@ def test_a_bad_repository_or_half_a_jira_is_refused_in_place(project, lead_clien
     assert (project.github_repository, project.jira_base_url) == ("", "")
 
 
+def test_a_github_enterprise_install_takes_its_own_addresses_and_links_there(
+    project, lead_client, ingested, settings
+):
+    settings.GITHUB_URL = "https://github.example.com"
+    url = reverse("project_detail", args=[project.pk])
+    for pasted in ("https://github.example.com/acme/shop.git", "git@github.example.com:acme/shop"):
+        lead_client.post(url, {"form": "trackers", "trackers-github_repository": pasted})
+        assert Project.objects.get(pk=project.pk).github_repository == "acme/shop"
+    # github.com's addresses are another GitHub's: refused, naming this one.
+    response = lead_client.post(
+        url, {"form": "trackers", "trackers-github_repository": "https://github.com/acme/x"}
+    )
+    assert "or its github.example.com address" in visible_text(response.content.decode())
+    assert Project.objects.get(pk=project.pk).github_repository == "acme/shop"
+    href = new_issue_href(page(lead_client, ingested), "github")
+    assert href.startswith("https://github.example.com/acme/shop/issues/new?")
+    assert parse_qs(urlsplit(href).query)["title"] == [ingested.title]
+
+
 def test_a_jira_address_with_a_password_is_refused_on_the_form(project, lead_client):
     url = reverse("project_detail", args=[project.pk])
     response = lead_client.post(

@@ -3,8 +3,9 @@
 No credentials and no API calls: the browser opens GitHub's or Jira's form with the
 title and body in the URL's query, and the person reviews and submits it there.
 
-- GitHub: `https://github.com/<owner>/<repo>/issues/new?title=...&body=...` (GitHub's
-  documented query parameters for a new issue).
+- GitHub: `<GITHUB_URL>/<owner>/<repo>/issues/new?title=...&body=...` (GitHub's
+  documented query parameters for a new issue; GITHUB_URL is github.com or a GitHub
+  Enterprise Server, one per install).
 - Jira (Cloud, Server, Data Center): `<base>/secure/CreateIssueDetails!init.jspa?pid=
   &issuetype=&summary=&description=`; Jira wants the project's and the issue type's
   numeric ids (not the project key).
@@ -22,6 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
 
 from tracking.models import GITHUB_REPOSITORY_MAX, JIRA_BASE_URL_MAX
 from tracking.selectors.event_view import Frame, OccurrenceView
@@ -182,8 +185,9 @@ def _fitted(
 
 
 def github_issue_url(repository: str, draft: IssueDraft) -> str:
-    """GitHub's new-issue form for `repository` ("owner/name"), pre-filled."""
-    base = f"https://github.com/{repository}/issues/new"
+    """GitHub's new-issue form for `repository` ("owner/name"), pre-filled, on
+    settings.GITHUB_URL (github.com or a GitHub Enterprise Server)."""
+    base = f"{settings.GITHUB_URL}/{repository}/issues/new"
     return _fitted(base, {"title": draft.title}, "body", github_body, draft)
 
 
@@ -221,15 +225,30 @@ def new_issue_links(
 
 _OWNER = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?"
 _REPOSITORY = r"[A-Za-z0-9._-]{1,100}"
-_GITHUB_FORMS = (
-    # owner/name, github.com/owner/name[...], https://github.com/owner/name[.git][/...],
-    # git@github.com:owner/name.git
-    re.compile(rf"^(?:(?:https?://)?(?:www\.)?github\.com/)?({_OWNER})/({_REPOSITORY})(?:/.*)?$"),
-    re.compile(rf"^git@github\.com:({_OWNER})/({_REPOSITORY})$"),
-)
-GITHUB_REPOSITORY_MESSAGE = (
-    "Give the repository as owner/name (e.g. acme/shop) or its github.com address."
-)
+
+
+def _github_host() -> str:
+    return urlsplit(settings.GITHUB_URL).netloc.lower() or "github.com"
+
+
+def _github_forms(host: str) -> tuple[re.Pattern[str], ...]:
+    """owner/name, host/owner/name[...], https://host/owner/name[.git][/...] and
+    git@host:owner/name.git, for the GitHub that settings.GITHUB_URL names."""
+    host = re.escape(host.removeprefix("www."))
+    return (
+        re.compile(
+            rf"^(?:(?:https?://)?(?:www\.)?{host}/)?({_OWNER})/({_REPOSITORY})(?:/.*)?$",
+            re.IGNORECASE,
+        ),
+        re.compile(rf"^git@{host}:({_OWNER})/({_REPOSITORY})$", re.IGNORECASE),
+    )
+
+
+def github_repository_message() -> str:
+    return (
+        "Give the repository as owner/name (e.g. acme/shop) or its"
+        f" {_github_host().removeprefix('www.')} address."
+    )
 
 
 def github_repository(text: str | None) -> str:
@@ -237,7 +256,7 @@ def github_repository(text: str | None) -> str:
     text = (text or "").strip()
     if not text:
         return ""
-    for form in _GITHUB_FORMS:
+    for form in _github_forms(_github_host()):
         if match := form.match(text):
             owner, name = match.groups()
             name = name.removesuffix(".git")
@@ -246,7 +265,7 @@ def github_repository(text: str | None) -> str:
             repository = f"{owner}/{name}"
             if len(repository) <= GITHUB_REPOSITORY_MAX:
                 return repository
-    raise Refused(GITHUB_REPOSITORY_MESSAGE, field="github_repository")
+    raise Refused(github_repository_message(), field="github_repository")
 
 
 # A page inside Jira pasted instead of its address: the base ends where these begin.

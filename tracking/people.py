@@ -136,7 +136,7 @@ class IssueTrackersForm(forms.Form):
     github_repository = forms.CharField(
         required=False,
         label="GitHub repository",
-        help_text="owner/name, or the repository's address (https://github.com/acme/shop).",
+        help_text="owner/name, or the repository's address on GitHub.",
     )
     jira_base_url = forms.CharField(
         required=False,

@@ -374,6 +374,15 @@ class Bench:
             "postgres background": {pid: cpu_seconds(pid) for pid in background},
         }
 
+    def send(self, connection: RawConnection, envelope: bytes) -> tuple[RawConnection, int | str]:
+        """Post one envelope; the connection to go on with (a new one after a network
+        error) and the status, or the error's repr."""
+        try:
+            return connection, connection.post(self.request_head(len(envelope)), envelope)
+        except OSError as exc:
+            connection.close()
+            return RawConnection(self.port), repr(exc)
+
     def replay(
         self,
         envelopes: list[bytes],
@@ -403,14 +412,7 @@ class Bench:
                     if delay > 0:
                         time.sleep(delay)
                 began = time.perf_counter()
-                try:
-                    status = connection.post(
-                        self.request_head(len(envelopes[index])), envelopes[index]
-                    )
-                except OSError as exc:
-                    connection.close()
-                    connection = RawConnection(self.port)
-                    status = repr(exc)
+                connection, status = self.send(connection, envelopes[index])
                 elapsed = time.perf_counter() - began
                 with lock:
                     if status == 200:
@@ -476,14 +478,7 @@ class Bench:
                         held_back += 1
                     continue
                 began = time.perf_counter()
-                try:
-                    status = connection.post(
-                        self.request_head(len(envelopes[index])), envelopes[index]
-                    )
-                except OSError as exc:
-                    connection.close()
-                    connection = RawConnection(self.port)
-                    status = repr(exc)
+                connection, status = self.send(connection, envelopes[index])
                 elapsed = time.perf_counter() - began
                 with lock:
                     lateness.append(began - due)

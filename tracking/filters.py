@@ -75,10 +75,7 @@ def error_for_search(value: str, *, user: User | None) -> uuid.UUID | None:
         .values_list("occurrence__error_id", flat=True)
         .first()
     )
-    if (
-        error_id is None
-        and Error.objects.filter(access.errors_visible_to(user), pk=wanted).exists()
-    ):
+    if error_id is None and selectors.visible_errors(user=user).filter(pk=wanted).exists():
         error_id = wanted
     return error_id
 

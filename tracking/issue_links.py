@@ -228,13 +228,14 @@ _REPOSITORY = r"[A-Za-z0-9._-]{1,100}"
 
 
 def _github_host() -> str:
-    return urlsplit(settings.GITHUB_URL).netloc.lower() or "github.com"
+    """The host of settings.GITHUB_URL, without www. (addresses may have it or not)."""
+    return (urlsplit(settings.GITHUB_URL).netloc.lower() or "github.com").removeprefix("www.")
 
 
 def _github_forms(host: str) -> tuple[re.Pattern[str], ...]:
     """owner/name, host/owner/name[...], https://host/owner/name[.git][/...] and
     git@host:owner/name.git, for the GitHub that settings.GITHUB_URL names."""
-    host = re.escape(host.removeprefix("www."))
+    host = re.escape(host)
     return (
         re.compile(
             rf"^(?:(?:https?://)?(?:www\.)?{host}/)?({_OWNER})/({_REPOSITORY})(?:/.*)?$",
@@ -245,10 +246,7 @@ def _github_forms(host: str) -> tuple[re.Pattern[str], ...]:
 
 
 def github_repository_message() -> str:
-    return (
-        "Give the repository as owner/name (e.g. acme/shop) or its"
-        f" {_github_host().removeprefix('www.')} address."
-    )
+    return f"Give the repository as owner/name (e.g. acme/shop) or its {_github_host()} address."
 
 
 def github_repository(text: str | None) -> str:

@@ -14,8 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from tracking.alerts import dispatch, signing, targets
@@ -29,6 +28,7 @@ from tracking.models import (
     Team,
     User,
 )
+from tracking.selectors.counting import total_per_row
 from tracking.workflow import permissions
 from tracking.workflow.exceptions import Refused
 
@@ -41,20 +41,6 @@ TEST_PENDING = (
 )
 
 
-def _recipients_counted(through: type) -> Coalesce:
-    """How many rows of a channel's recipient table (people or teams) name the row's
-    channel, counted in a correlated subquery: two joins counted DISTINCT would read
-    people times teams rows for every channel."""
-    counted = (
-        through.objects.filter(alertchannel=OuterRef("pk"))
-        .order_by()
-        .values("alertchannel")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted), Value(0))
-
-
 def channels_with_last_delivery(project: Project) -> list[AlertChannel]:
     """The project's channels for the list page, each with `is_failing`, its latest
     delivery's `last_status` and `last_at`, and its recipients' counts: one query."""
@@ -64,8 +50,13 @@ def channels_with_last_delivery(project: Project) -> list[AlertChannel]:
         .annotate(
             last_status=Subquery(last.values("status")[:1]),
             last_at=Subquery(last.values("created_at")[:1]),
-            user_count=_recipients_counted(AlertChannel.email_users.through),
-            team_count=_recipients_counted(AlertChannel.email_teams.through),
+            # Subqueries: two joins would count people times teams rows per channel.
+            user_count=total_per_row(
+                AlertChannel.email_users.through.objects.all(), key="alertchannel"
+            ),
+            team_count=total_per_row(
+                AlertChannel.email_teams.through.objects.all(), key="alertchannel"
+            ),
         )
         .order_by("name")
     )

@@ -9,7 +9,6 @@ from datetime import datetime
 from django.db.models import (
     BooleanField,
     CharField,
-    Count,
     Exists,
     ExpressionWrapper,
     F,
@@ -17,7 +16,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
 )
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
@@ -32,6 +30,7 @@ from tracking.models import (
     User,
     severity,
 )
+from tracking.selectors.counting import total_per_row
 from tracking.selectors.paging import KeysetPage, keyset_paginate
 
 INBOX_PAGE_SIZE = 50
@@ -72,14 +71,7 @@ def unacknowledged_escalation_exists() -> Exists:
 def linked_issue_count() -> Coalesce:
     """How many tracker issues are linked to the row's error: a correlated count on the
     (error, url) index, evaluated only for the rows of the page."""
-    counted = (
-        LinkedIssue.objects.filter(error=OuterRef("pk"))
-        .order_by()
-        .values("error")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted), Value(0))
+    return total_per_row(LinkedIssue.objects.all(), key="error")
 
 
 def inbox_queryset(*, now: datetime, user: User | None) -> QuerySet[Error]:
@@ -89,7 +81,7 @@ def inbox_queryset(*, now: datetime, user: User | None) -> QuerySet[Error]:
     index), so assignee and overdue cost no extra query.
     """
     return (
-        Error.objects.filter(access.errors_visible_to(user))
+        visible_errors(user=user)
         .select_related("project")
         .annotate(
             active_assignment=FilteredRelation(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet, Sum
 
 from tracking import access
 from tracking.models import DashboardOpenCount, Error, ErrorStatus, Project, User
+from tracking.selectors.counting import total_per_row
 
 # A project's page lists this many of its open errors; the inbox has the rest.
 RECENT_OPEN_ERRORS = 10
@@ -15,16 +15,10 @@ RECENT_OPEN_ERRORS = 10
 def projects_with_counts(*, user: User | None) -> QuerySet[Project]:
     """The projects `user` can see, with their open errors (summed over the few rows
     per project the triggers keep, tracking.dashboard_counts, not counted)."""
-    open_errors = (
-        DashboardOpenCount.objects.filter(project=OuterRef("pk"))
-        .order_by()
-        .values("project")
-        .annotate(total=Sum("count"))
-        .values("total")
-    )
+    open_errors = total_per_row(DashboardOpenCount.objects.all(), key="project", total=Sum("count"))
     return (
         Project.objects.filter(access.projects_visible_to(user))
-        .annotate(open_errors=Coalesce(Subquery(open_errors), 0))
+        .annotate(open_errors=open_errors)
         .order_by("name")
     )
 

@@ -229,7 +229,8 @@ def errors_of(related: QuerySet) -> Q | Exists:
     ids = list(related.order_by().values_list("error_id", flat=True)[: NAMED_BY_ID_MAX + 1])
     if len(ids) > NAMED_BY_ID_MAX:
         return Exists(related.filter(error=OuterRef("pk")))
-    return Q(pk__in=ids)
+    # An error escalated twice is one id.
+    return Q(pk__in=set(ids))
 
 
 def _assigned_to(person: Q) -> Q | Exists:

@@ -179,10 +179,11 @@ def _inbox_context(request: HttpRequest, params: QueryDict, *, inbox_url: str) -
     bulk action came from), and `inbox_url`, where the bulk form sends people back."""
     now = timezone.now()
     filterset = ErrorFilter(
-        params, queryset=selectors.inbox_queryset(now=now, user=request.user), request=request
+        params, queryset=selectors.visible_errors(user=request.user), request=request
     )
     page = selectors.paginate_inbox(
         filterset.qs,
+        read_from=selectors.inbox_queryset(now=now, user=request.user),
         sort=filterset.sort_key,
         after=params.get("after"),
         before=params.get("before"),
@@ -208,10 +209,7 @@ def _inbox_context(request: HttpRequest, params: QueryDict, *, inbox_url: str) -
     }
     if context["can_bulk"] and page.has_other_pages:
         # Bounded: "more than 1000" is all a person needs to know, and it stays cheap.
-        matching = selectors.count_up_to(
-            filterset.filter_queryset(selectors.visible_errors(user=request.user)),
-            limit=BULK_MATCHING_MAX + 1,
-        )
+        matching = selectors.count_up_to(filterset.qs, limit=BULK_MATCHING_MAX + 1)
         context["matching_count"] = min(matching, BULK_MATCHING_MAX)
         context["matching_capped"] = matching > BULK_MATCHING_MAX
     if not page.rows:

@@ -10,14 +10,16 @@ from datetime import datetime, timedelta
 from datetime import timezone as timezone_offset
 
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import factories
-from tracking import selectors
-from tracking.models import Error
-from tracking.selectors import paging
+from tests.helpers.ingested import store
+from tracking import selectors, workflow
+from tracking.models import Error, ErrorEscalation
+from tracking.selectors import paging, search
 
 KEY_SETS = [option.keys for option in selectors.INBOX_SORTS.values()] + [("occurred_at", "id")]
 
@@ -209,3 +211,57 @@ def test_the_error_page_answers_any_occurrence_cursor(engineer_client, project, 
 def test_the_inbox_answers_generated_cursors_with_a_page(engineer_client, sort, values):
     response = engineer_client.get("/", {"sort": sort, "after": cursor_for(values)})
     assert response.status_code == 200
+
+
+def _walk(chosen, *, read_from, sort, backwards_from=None) -> list[uuid.UUID]:
+    """Every row's id, page by page (two a page), forwards or back from a cursor."""
+    seen: list[uuid.UUID] = []
+    after, before = None, backwards_from
+    while True:
+        page = selectors.paginate_inbox(
+            chosen, read_from=read_from, sort=sort, after=after, before=before, page_size=2
+        )
+        ids = [row.pk for row in page.rows]
+        # What a row shows comes from read_from (the assignee's name among it).
+        assert all(
+            hasattr(row, "assignee_name") and hasattr(row, "is_escalated") for row in page.rows
+        )
+        if backwards_from is None:
+            seen += ids
+            if not page.next_cursor:
+                return seen
+            after = page.next_cursor
+        else:
+            seen = ids + seen
+            if not page.previous_cursor:
+                return seen
+            before = page.previous_cursor
+
+
+@pytest.mark.parametrize("sort", list(selectors.INBOX_SORTS))
+def test_a_page_chosen_from_the_bare_errors_reads_the_same_rows(
+    project, engineer, lead, admin_user, sort
+):
+    # The inbox picks a page from the filtered errors alone and reads only that page with
+    # the rows' joins: the same rows, in the same order, as one query of both.
+    for number, level in enumerate(
+        ["error", "fatal", "warning", "info", "error", "fatal", "debug"]
+    ):
+        for _ in range(number % 3 + 1):
+            store(project, exc_type=f"Bug{number}", level=level)
+    for error in Error.objects.filter(exception_type__in=["Bug1", "Bug2", "Bug4", "Bug6"]):
+        workflow.escalate(error=error, to=lead, by=engineer, reason="Help", level="high")
+    escalated = search.errors_of(ErrorEscalation.objects.filter(acknowledged_at__isnull=True))
+    rows = selectors.inbox_queryset(now=timezone.now(), user=admin_user)
+    for condition, expected_count in ((Q(), 7), (escalated, 4)):
+        whole = selectors.paginate_inbox(
+            rows.filter(condition), sort=sort, after=None, before=None, page_size=100
+        )
+        expected = [row.pk for row in whole.rows]
+        assert len(expected) == expected_count
+        chosen = selectors.visible_errors(user=admin_user).filter(condition)
+        assert _walk(chosen, read_from=rows, sort=sort) == expected
+        # Back from the last row, as the "newer" link goes.
+        last = selectors.encode_cursor(selectors.INBOX_SORTS[sort].keys, whole.rows[-1])
+        back = _walk(chosen, read_from=rows, sort=sort, backwards_from=last)
+        assert back == expected[:-1]

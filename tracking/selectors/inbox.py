@@ -106,17 +106,27 @@ def inbox_queryset(*, now: datetime, user: User | None) -> QuerySet[Error]:
 def paginate_inbox(
     queryset: QuerySet[Error],
     *,
+    read_from: QuerySet[Error] | None = None,
     sort: str,
     after: str | None,
     before: str | None,
     page_size: int = INBOX_PAGE_SIZE,
 ) -> KeysetPage:
+    """One page of `queryset` (the filtered errors), its rows read from `read_from`
+    (inbox_queryset: what a row shows) when given."""
     option = INBOX_SORTS.get(sort) or INBOX_SORTS[DEFAULT_INBOX_SORT]
     if "severity" in option.keys:
         # Higher is more severe, so that every inbox sort is descending (and indexed).
         queryset = queryset.annotate(severity=severity())
+        if read_from is not None:
+            read_from = read_from.annotate(severity=severity())
     return keyset_paginate(
-        queryset, keys=option.keys, after=after, before=before, page_size=page_size
+        queryset,
+        keys=option.keys,
+        after=after,
+        before=before,
+        page_size=page_size,
+        read_from=read_from,
     )
 
 

@@ -106,29 +106,37 @@ def keyset_paginate(
     after: str | None = None,
     before: str | None = None,
     page_size: int,
+    read_from: QuerySet | None = None,
 ) -> KeysetPage:
     """One page in descending `keys` order, located by a cursor instead of an OFFSET.
 
     Page 2000 costs what page 1 costs and nothing counts the table: the page knows
     only whether there is a next and a previous one.
+
+    With `read_from` (the same rows with joins and annotations), the page is chosen
+    from `queryset` and its rows read from `read_from`, so the joins are paid for the
+    page alone: when the rows have to be sorted (a filter on another table picks them
+    by id), PostgreSQL joins before it sorts, for every matching row.
     """
     descending = [f"-{key}" for key in keys]
     after_values = decode_cursor(keys, after)
     before_values = decode_cursor(keys, before) if after_values is None else None
+
+    def page_of(chosen: QuerySet, order: list[str]) -> list[Any]:
+        chosen = chosen.order_by(*order)[: page_size + 1]
+        if read_from is None:
+            return list(chosen)
+        return list(read_from.filter(pk__in=chosen.values("pk")).order_by(*order))
+
     if before_values is not None:
-        ascending = list(keys)
-        rows = list(
-            queryset.filter(_beyond(keys, before_values, "gt")).order_by(*ascending)[
-                : page_size + 1
-            ]
-        )
+        rows = page_of(queryset.filter(_beyond(keys, before_values, "gt")), list(keys))
         has_previous = len(rows) > page_size
         rows = rows[:page_size][::-1]
         has_next = True
     else:
         if after_values is not None:
             queryset = queryset.filter(_beyond(keys, after_values, "lt"))
-        rows = list(queryset.order_by(*descending)[: page_size + 1])
+        rows = page_of(queryset, descending)
         has_next = len(rows) > page_size
         rows = rows[:page_size]
         has_previous = after_values is not None

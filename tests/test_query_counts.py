@@ -141,7 +141,7 @@ def test_the_bulk_bars_matching_count_reads_the_error_table_alone(
         counted += 1
         limit = f"LIMIT {views.BULK_MATCHING_MAX + 1}"
         [count] = [q["sql"] for q in queries.captured_queries if limit in q["sql"]]
-        # Filters are EXISTS subqueries of their own; the counted rows join nothing but
+        # Filters are subqueries of their own; the counted rows join nothing but
         # the project a project filter names.
         joined = set(re.findall(r'JOIN "(\w+)"', count.split(" WHERE ")[0]))
         assert joined <= {"project"}, (url, count)

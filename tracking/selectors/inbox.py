@@ -1,5 +1,6 @@
-"""The inbox: every error with what its row shows, in one query, one keyset page of it,
-and the facts its empty state needs."""
+"""The inbox: every error with what its row shows, one keyset page of it (chosen from
+the bare errors, then read with what the rows show, in one query), and the facts its
+empty state needs."""
 
 from __future__ import annotations
 
@@ -136,9 +137,10 @@ def count_up_to(queryset: QuerySet, *, limit: int) -> int:
 
 
 def visible_errors(*, user: User | None) -> QuerySet[Error]:
-    """The errors `user` can see, bare: what the inbox's filters narrow when only the
-    matching rows are counted (inbox_queryset's joins and subqueries would be paid for
-    every counted row, and change no count)."""
+    """The errors `user` can see, bare: what the inbox's filters narrow, to count the
+    matching rows and to choose a page of them. inbox_queryset's joins and subqueries
+    change neither and would be paid for every matching row; they are read for the
+    page's rows only (paginate_inbox's read_from)."""
     return Error.objects.filter(access.errors_visible_to(user))
 
 

@@ -109,6 +109,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# PostgreSQL settings of the application's own sessions. Every query here reads an index
+# range bounded by a page or a LIMIT: parallel workers (started anew for each query) and
+# JIT compilation cost more than they save at that size, and on a shared machine the
+# workers take the cores that the other requests are waiting for.
+POSTGRES_OPTIONS = os.environ.get(
+    "POSTGRES_OPTIONS", "-c max_parallel_workers_per_gather=0 -c jit=off"
+).strip()
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and POSTGRES_OPTIONS:
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} {POSTGRES_OPTIONS}".strip()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0

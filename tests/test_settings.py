@@ -64,6 +64,22 @@ def test_production_settings_from_environment(setting, expected):
     assert result.stdout.strip().splitlines()[-1] == expected, result.stderr
 
 
+SHOW_SESSION = (
+    "from django.db import connection; cursor = connection.cursor();"
+    " print([cursor.execute(f'SHOW {name}').fetchone()[0]"
+    " for name in ('max_parallel_workers_per_gather', 'jit')])"
+)
+
+
+def test_postgresql_sessions_plan_without_parallel_workers_or_jit():
+    # A real PostgreSQL session of the application, as production opens it.
+    result = manage("shell", "-c", SHOW_SESSION, env=PRODUCTION_ENV)
+    assert result.stdout.strip().splitlines()[-1] == "['0', 'off']", result.stderr
+    # Empty: the server's own settings.
+    result = manage("shell", "-c", SHOW_SESSION, env=PRODUCTION_ENV | {"POSTGRES_OPTIONS": ""})
+    assert result.stdout.strip().splitlines()[-1] != "['0', 'off']", result.stderr
+
+
 def test_csp_header_has_nonce_and_no_unsafe_inline(client):
     response = client.get("/login/")
     policy = response.headers["Content-Security-Policy"]

@@ -244,7 +244,7 @@ class ErrorFilter(django_filters.FilterSet):
         return queryset
 
     @functools.cached_property
-    def _escalation_condition(self) -> box.PrimaryKeyIn | None:
+    def _escalation_condition(self) -> box.PrimaryKeyIn | Exists | None:
         data = self.form.cleaned_data
         # Escalated and escalation level describe the SAME escalation when both are given.
         escalation = Q()
@@ -257,7 +257,7 @@ class ErrorFilter(django_filters.FilterSet):
         return box.errors_of(ErrorEscalation.objects.filter(escalation))
 
     @functools.cached_property
-    def _overdue_condition(self) -> box.PrimaryKeyIn:
+    def _overdue_condition(self) -> box.PrimaryKeyIn | Exists:
         return box.errors_of(
             ErrorAssignment.objects.filter(is_active=True, due_date__lt=timezone.now())
         )

@@ -103,7 +103,14 @@ def test_assigned_me_is_the_viewer(lead_client, engineer_client, errors):
     assert titles(inbox(engineer_client, q="assigned:me")) == set()
 
 
-def test_a_persons_work_with_other_terms_and_negated(lead_client, errors, lead):
+@pytest.mark.parametrize("bound", [2000, 1, 0])
+def test_a_persons_work_is_the_same_by_ids_or_past_the_bound(
+    lead_client, errors, lead, monkeypatch, bound
+):
+    # Within the bound the assignee's errors are named by id, past it by an EXISTS.
+    from tracking.selectors import search
+
+    monkeypatch.setattr(search, "NAMED_BY_ID_MAX", bound)
     firefox = Error.objects.get(exception_type="FirefoxBug")
     workflow.take(error=firefox, by=lead)
     expected = {"ChromeBug: bad", "FirefoxBug: bad"}

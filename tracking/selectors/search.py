@@ -246,13 +246,27 @@ class PrimaryKeyIn(Expression):
         return self.as_sql(compiler, connection, template="%s = ANY(ARRAY%s)")
 
 
-def errors_of(related: QuerySet) -> PrimaryKeyIn:
+# Up to this many rows of another table, a condition on it names its errors by id: see
+# errors_of.
+NAMED_BY_ID_MAX = 2000
+
+
+def errors_of(related: QuerySet) -> PrimaryKeyIn | Exists:
     """The errors that rows of `related` (assignments, escalations: a table with an
-    `error` key, already narrowed) belong to."""
+    `error` key, already narrowed) belong to.
+
+    Up to NAMED_BY_ID_MAX rows, their errors' ids as primary-key lookups (PrimaryKeyIn);
+    past it, an EXISTS: a page of thousands of matches is found sooner by walking the
+    sort's index and probing than by looking every one of them up (3,754 overdue
+    errors: 6 ms against 10). A count on the related table's index (under a
+    millisecond) decides.
+    """
+    if related.order_by()[: NAMED_BY_ID_MAX + 1].count() > NAMED_BY_ID_MAX:
+        return Exists(related.filter(error=OuterRef("pk")))
     return PrimaryKeyIn(related.order_by().values("error_id"))
 
 
-def _assigned_to(person: Q) -> PrimaryKeyIn:
+def _assigned_to(person: Q) -> PrimaryKeyIn | Exists:
     """The errors actively assigned to `person` (a condition on the assignee)."""
     return errors_of(ErrorAssignment.objects.filter(person, is_active=True))
 

@@ -335,10 +335,18 @@ class Error(models.Model):
         return self.title
 
 
+# The seed's text limits, each written once for the field (forms) and its CHECK.
+RESOLUTION_TYPE_DESCRIPTION_MAX = 500
+ASSIGNMENT_NOTES_MAX = 2000
+RESOLUTION_TEXT_MAX = 2000  # description, steps taken, prevention measures
+SIMILARITY_REASON_MAX = 1000
+ESCALATION_REASON_MAX = 1000
+
+
 class ResolutionType(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=50, unique=True)
-    description = models.TextField(max_length=500)
+    description = models.TextField(max_length=RESOLUTION_TYPE_DESCRIPTION_MAX)
     requires_testing = models.BooleanField(default=False, db_default=False)
     created_by = models.ForeignKey(
         User,
@@ -352,7 +360,9 @@ class ResolutionType(models.Model):
     class Meta:
         db_table = "resolution_type"
         ordering = ["name"]
-        constraints = [max_length_check("description", 500, "resolution_type")]
+        constraints = [
+            max_length_check("description", RESOLUTION_TYPE_DESCRIPTION_MAX, "resolution_type")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -370,7 +380,7 @@ class ErrorAssignment(models.Model):
         db_column="assigned_by",
         related_name="assignments_made",
     )
-    assignment_notes = models.TextField(max_length=2000, null=True, blank=True)
+    assignment_notes = models.TextField(max_length=ASSIGNMENT_NOTES_MAX, null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now())
     due_date = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True, db_default=True)
@@ -379,7 +389,7 @@ class ErrorAssignment(models.Model):
         db_table = "error_assignment"
         ordering = ["-created_at"]
         constraints = [
-            max_length_check("assignment_notes", 2000, "error_assignment"),
+            max_length_check("assignment_notes", ASSIGNMENT_NOTES_MAX, "error_assignment"),
             # One active assignment per error; history rows stay with is_active false.
             models.UniqueConstraint(
                 fields=["error"],
@@ -408,9 +418,9 @@ class ErrorResolution(models.Model):
     resolution_type = models.ForeignKey(
         ResolutionType, on_delete=models.PROTECT, related_name="resolutions"
     )
-    resolution_description = models.TextField(max_length=2000)
-    steps_taken = models.TextField(max_length=2000, null=True, blank=True)
-    prevention_measures = models.TextField(max_length=2000, null=True, blank=True)
+    resolution_description = models.TextField(max_length=RESOLUTION_TEXT_MAX)
+    steps_taken = models.TextField(max_length=RESOLUTION_TEXT_MAX, null=True, blank=True)
+    prevention_measures = models.TextField(max_length=RESOLUTION_TEXT_MAX, null=True, blank=True)
     requires_code_change = models.BooleanField(default=False, db_default=False)
     requires_documentation = models.BooleanField(default=False, db_default=False)
     resolved_at = models.DateTimeField(db_default=Now())
@@ -426,9 +436,9 @@ class ErrorResolution(models.Model):
         db_table = "error_resolution"
         ordering = ["-resolved_at"]
         constraints = [
-            max_length_check("resolution_description", 2000, "error_resolution"),
-            max_length_check("steps_taken", 2000, "error_resolution"),
-            max_length_check("prevention_measures", 2000, "error_resolution"),
+            max_length_check("resolution_description", RESOLUTION_TEXT_MAX, "error_resolution"),
+            max_length_check("steps_taken", RESOLUTION_TEXT_MAX, "error_resolution"),
+            max_length_check("prevention_measures", RESOLUTION_TEXT_MAX, "error_resolution"),
         ]
 
     def __str__(self) -> str:
@@ -480,14 +490,14 @@ class ErrorDuplicate(models.Model):
     marked_by = models.ForeignKey(
         User, on_delete=models.PROTECT, db_column="marked_by", related_name="duplicates_marked"
     )
-    similarity_reason = models.TextField(max_length=1000, null=True, blank=True)
+    similarity_reason = models.TextField(max_length=SIMILARITY_REASON_MAX, null=True, blank=True)
     marked_at = models.DateTimeField(db_default=Now())
 
     class Meta:
         db_table = "error_duplicate"
         ordering = ["-marked_at"]
         constraints = [
-            max_length_check("similarity_reason", 1000, "error_duplicate"),
+            max_length_check("similarity_reason", SIMILARITY_REASON_MAX, "error_duplicate"),
             models.CheckConstraint(
                 condition=~Q(primary_error=F("duplicate_error")),
                 name="error_duplicate_not_itself",
@@ -525,7 +535,7 @@ class ErrorEscalation(models.Model):
         db_column="escalated_to",
         related_name="escalations_received",
     )
-    escalation_reason = models.TextField(max_length=1000)
+    escalation_reason = models.TextField(max_length=ESCALATION_REASON_MAX)
     escalation_level = models.CharField(max_length=10, choices=EscalationLevel.choices)
     escalated_at = models.DateTimeField(db_default=Now())
     acknowledged_at = models.DateTimeField(null=True, blank=True)
@@ -543,7 +553,7 @@ class ErrorEscalation(models.Model):
         db_table = "error_escalation"
         ordering = ["-escalated_at"]
         constraints = [
-            max_length_check("escalation_reason", 1000, "error_escalation"),
+            max_length_check("escalation_reason", ESCALATION_REASON_MAX, "error_escalation"),
             choices_check("escalation_level", EscalationLevel, "error_escalation"),
         ]
         indexes = [

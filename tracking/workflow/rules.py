@@ -33,10 +33,10 @@ def _column_limit(model: type[Model], field: str) -> int:
     return model._meta.get_field(field).max_length
 
 
-# The database's limits on the workflow's texts. The number is written once, on the
-# column in tracking.models (its max_length, repeated by its CHECK constraint beside it,
-# which a test ties): the models cannot import this module, which imports them. Forms
-# and verbs read the limits here.
+# The database's limits on the workflow's texts. The number is written once, in
+# tracking.models (a constant that the column's max_length and its CHECK constraint
+# both read): the models cannot import this module, which imports them. Forms and
+# verbs read the limits here.
 NOTES_MAX = _column_limit(ErrorAssignment, "assignment_notes")
 REASON_MAX = _column_limit(ErrorEscalation, "escalation_reason")
 # resolution_description, steps_taken and prevention_measures

@@ -6,8 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.helpers import factories
-from tests.helpers.deliveries import channel_to, fired_alert
-from tests.helpers.ingested import ingest
+from tests.helpers.deliveries import alert_on_new_error, channel_to
 from tests.helpers.receiver import Reply, receiver
 from tests.helpers.teams import team_with
 from tracking.alerts import channels, signing, targets
@@ -294,7 +293,7 @@ def test_the_log_costs_the_same_queries_however_long_it_is(
     # Counted now: the ingest requests below reset the connection's query log.
     queries = len(one.captured_queries)
     for number in range(4):
-        fired_alert(ingest(project, exc_type=f"Error{number}"), to=[webhook])
+        alert_on_new_error(project, by=lead, to=[webhook], exc_type=f"Error{number}")
     with django_assert_num_queries(queries):
         lead_client.get(detail_url(webhook))
 

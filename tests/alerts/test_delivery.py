@@ -11,8 +11,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from tests.helpers import factories
-from tests.helpers.deliveries import channel_to, fired_alert
-from tests.helpers.ingested import ingest
+from tests.helpers.deliveries import alert_on_new_error, channel_to
 from tests.helpers.receiver import Reply, receiver
 from tests.helpers.smtp import smtp_server
 from tests.helpers.teams import team_with
@@ -48,12 +47,13 @@ def send(project, lead, django_capture_on_commit_callbacks):
     the tasks run at once after commit. Returns the delivery, read back."""
 
     def fire(url: str, kind: str = ChannelKind.WEBHOOK) -> AlertDelivery:
-        error = ingest(project, exc_type=f"Error{AlertDelivery.objects.count()}")
         channel = AlertChannel.objects.filter(project=project, url=url, kind=kind).first()
         if channel is None:
             channel, _ = channel_to(url, project=project, by=lead, kind=kind)
         with django_capture_on_commit_callbacks(execute=True):
-            (sent,) = fired_alert(error, to=[channel])
+            _error, (sent,) = alert_on_new_error(
+                project, by=lead, to=[channel], exc_type=f"Error{AlertDelivery.objects.count()}"
+            )
         return AlertDelivery.objects.get(pk=sent.pk)
 
     return fire
@@ -66,11 +66,10 @@ def attempts(sent: AlertDelivery) -> list[tuple[int, int | None]]:
 def test_a_webhook_arrives_signed_with_the_channel_secret(
     project, lead, django_capture_on_commit_callbacks
 ):
-    error = ingest(project, exc_type="KeyError")
     with receiver() as inbox:
         channel, secret = channel_to(inbox.url, project=project, by=lead)
         with django_capture_on_commit_callbacks(execute=True):
-            (sent,) = fired_alert(error, to=[channel])
+            error, (sent,) = alert_on_new_error(project, by=lead, to=[channel], exc_type="KeyError")
     (request,) = inbox.requests
     timestamp = request.header(signing.TIMESTAMP_HEADER)
     signature = request.header(signing.SIGNATURE_HEADER)
@@ -200,7 +199,7 @@ def database_backend(alert_settings):
 
 def _pending_delivery(project, lead, url) -> AlertDelivery:
     channel, _ = channel_to(url, project=project, by=lead)
-    (sent,) = fired_alert(ingest(project), to=[channel])
+    _error, (sent,) = alert_on_new_error(project, by=lead, to=[channel])
     return sent
 
 
@@ -246,7 +245,7 @@ def test_a_429_waits_as_long_as_its_retry_after_says_within_the_bound(
 def test_the_delivery_id_is_inside_the_signed_body(database_backend, project, lead):
     with receiver() as inbox:
         channel, secret = channel_to(inbox.url, project=project, by=lead)
-        (sent,) = fired_alert(ingest(project), to=[channel])
+        _error, (sent,) = alert_on_new_error(project, by=lead, to=[channel])
         assert delivery.deliver.call(delivery_id=sent.pk) == "delivered"
     (request,) = inbox.requests
     assert json.loads(request.body)["delivery_id"] == sent.pk
@@ -306,9 +305,8 @@ def test_email_goes_to_the_channel_people_and_team_members_who_can_see_the_proje
     assert targets.email_recipients(channel) == sorted(
         ["chosen@example.com", "member@example.com", lead.email]
     )
-    error = ingest(project, exc_type="KeyError")
     with django_capture_on_commit_callbacks(execute=True):
-        (sent,) = fired_alert(error, to=[channel])
+        _error, (sent,) = alert_on_new_error(project, by=lead, to=[channel], exc_type="KeyError")
     # One message, everyone in Bcc: nobody sees the others, and a retry after a failure
     # cannot mail again someone who already had it (it went to all or to none).
     (message,) = mailoutbox
@@ -330,7 +328,7 @@ def test_an_email_channel_nobody_can_receive_fails(
     )
     people.set_role(user=leaver, role="engineer", by=admin_user, is_active=False)
     with django_capture_on_commit_callbacks(execute=True):
-        (sent,) = fired_alert(ingest(project), to=[channel])
+        _error, (sent,) = alert_on_new_error(project, by=lead, to=[channel])
     sent.refresh_from_db()
     assert mailoutbox == []
     assert sent.status == DeliveryStatus.FAILED
@@ -352,7 +350,7 @@ def test_a_mail_server_that_is_down_is_retried_then_given_up(
         project=project, by=lead, name="Mail", kind=ChannelKind.EMAIL, email_users=[lead]
     )
     with django_capture_on_commit_callbacks(execute=True):
-        (sent,) = fired_alert(ingest(project), to=[channel])
+        _error, (sent,) = alert_on_new_error(project, by=lead, to=[channel])
     sent.refresh_from_db()
     assert (sent.status, sent.attempt_count) == (DeliveryStatus.FAILED, 3)
     assert all("ConnectionRefusedError" in a.error for a in sent.attempts.all())

@@ -5,11 +5,10 @@ import re
 import pytest
 from django.conf import settings
 
-from tests.helpers.deliveries import channel_to, fired_alert
-from tests.helpers.ingested import ingest
+from tests.helpers.deliveries import alert_on_new_error, channel_to
 from tracking import notifications, workflow
 from tracking.alerts import channels, formats
-from tracking.models import Alert, AlertTrigger
+from tracking.models import Alert, AlertRule
 
 pytestmark = pytest.mark.django_db
 
@@ -17,12 +16,18 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def summary(project, lead, engineer, settings):
     settings.SITE_URL = "https://errors.example.com"
-    error = ingest(project, exc_type="KeyError", value="'cart' <b>&", level="warning")
-    workflow.assign(error=error, assignee=engineer, by=lead)
     channel, _ = channel_to("https://example.com/hook", project=project, by=lead)
-    (delivery,) = fired_alert(
-        error, to=[channel], trigger=AlertTrigger.REGRESSION, environment="staging"
+    error, (delivery,) = alert_on_new_error(
+        project,
+        by=lead,
+        to=[channel],
+        exc_type="KeyError",
+        value="'cart' <b>&",
+        level="warning",
+        environment="staging",
     )
+    # Summarized when it is sent: by then someone took it.
+    workflow.assign(error=error, assignee=engineer, by=lead)
     return formats.summarize(delivery.alert)
 
 
@@ -40,14 +45,13 @@ def test_the_summary_has_every_fact_a_message_carries(summary, project, engineer
     assert summary.environment == "staging"
     assert summary.event_count == 1
     assert summary.assigned_to == engineer.display_name
-    assert summary.trigger_label == "A resolved error regresses"
+    assert summary.trigger_label == "A new error appears"
     assert summary.url == f"https://errors.example.com/errors/{summary.error['id']}/"
 
 
 def test_an_unassigned_error_says_so(project, lead):
-    error = ingest(project)
     channel, _ = channel_to("https://example.com/hook", project=project, by=lead)
-    (delivery,) = fired_alert(error, to=[channel])
+    _error, (delivery,) = alert_on_new_error(project, by=lead, to=[channel])
     summary = formats.summarize(delivery.alert)
     assert summary.assigned_to == "unassigned"
     assert formats.webhook(summary)["assigned_to"] is None
@@ -61,7 +65,10 @@ def test_the_webhook_payload_is_versioned_and_complete(summary):
         "environment", "release", "window_event_count", "assigned_to", "url", "error", "rule",
     }  # fmt: skip
     assert payload["test"] is False
-    assert payload["trigger"] == "regression"
+    assert payload["trigger"] == "new_error"
+    # The rule that fired, by id and name.
+    fired = AlertRule.objects.get(pk=payload["rule"]["id"])
+    assert (payload["rule"]["name"], fired.trigger) == (fired.name, "new_error")
     assert payload["project"] == {"id": summary.project_id, "name": "Checkout", "slug": "checkout"}
     assert payload["error"]["level"] == "warning"
     assert payload["error"]["event_count"] == 1
@@ -141,9 +148,10 @@ HOSTILE = "@channel [x](https://evil.example) <!here> @all *now*"
 
 @pytest.fixture
 def hostile(project, lead):
-    error = ingest(project, exc_type="Boom", value=HOSTILE)
     channel, _ = channel_to("https://example.com/hook", project=project, by=lead)
-    (delivery,) = fired_alert(error, to=[channel])
+    _error, (delivery,) = alert_on_new_error(
+        project, by=lead, to=[channel], exc_type="Boom", value=HOSTILE
+    )
     return formats.summarize(delivery.alert)
 
 
@@ -187,9 +195,10 @@ def test_discord_parses_no_mentions_whatever_the_title(hostile):
 
 
 def test_an_email_subject_is_one_line_and_the_error_link_is_the_notifications_one(project, lead):
-    error = ingest(project, exc_type="Boom", value="first\r\nBcc: victim@example.com")
     channel, _ = channel_to("https://example.com/hook", project=project, by=lead)
-    (delivery,) = fired_alert(error, to=[channel])
+    error, (delivery,) = alert_on_new_error(
+        project, by=lead, to=[channel], exc_type="Boom", value="first\r\nBcc: victim@example.com"
+    )
     summary = formats.summarize(delivery.alert)
     subject, _body = formats.email(summary)
     assert "\n" not in subject and "\r" not in subject

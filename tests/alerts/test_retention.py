@@ -6,8 +6,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from tests.helpers.deliveries import channel_to, fired_alert
-from tests.helpers.ingested import ingest
+from tests.helpers.deliveries import alert_on_new_error, channel_to
 from tests.helpers.receiver import receiver
 from tracking import periodic
 from tracking.alerts import retention
@@ -25,7 +24,7 @@ def test_alerts_older_than_the_retention_go_with_their_deliveries_and_attempts(
         channel, _ = channel_to(inbox.url, project=project, by=lead)
         with django_capture_on_commit_callbacks(execute=True):
             for number in range(3):
-                fired_alert(ingest(project, exc_type=f"Old{number}"), to=[channel])
+                alert_on_new_error(project, by=lead, to=[channel], exc_type=f"Old{number}")
     assert AlertDeliveryAttempt.objects.count() == 3
 
     with time_machine.travel(timezone.now() + timedelta(days=29)):
@@ -41,7 +40,7 @@ def test_alerts_older_than_the_retention_go_with_their_deliveries_and_attempts(
 def test_the_maintenance_task_purges_old_alerts(project, lead, settings):
     settings.ALERT_RETENTION_DAYS = 30
     channel, _ = channel_to("https://hooks.example.com/x", project=project, by=lead)
-    fired_alert(ingest(project), to=[channel])
+    alert_on_new_error(project, by=lead, to=[channel])
     with time_machine.travel(timezone.now() + timedelta(days=40)):
         assert periodic.maintain_tasks.call()["alerts_purged"] == 1
     assert not Alert.objects.exists()

@@ -1,13 +1,13 @@
-"""Alert test data: channels through the channel services, alerts handed to dispatch.
-
-Errors come through the real store endpoint (tests.helpers.ingested). An alert for an
-error is what a rule makes when it fires; `fired_alert` makes the same row and hands it
-to `dispatch`, the seam the rules call, so the delivery tests need no rule.
-"""
+"""Alert test data made as production makes it: channels through the channel services,
+alerts by a rule firing on an error that came through the real store endpoint."""
 
 from __future__ import annotations
 
-from tracking.alerts import channels, dispatch
+from typing import Any
+
+from tests.helpers.alerts import only_rule
+from tests.helpers.ingested import ingest
+from tracking.alerts import channels
 from tracking.models import (
     Alert,
     AlertChannel,
@@ -29,20 +29,13 @@ def channel_to(
     )
 
 
-def fired_alert(
-    error: Error,
-    *,
-    to: list[AlertChannel],
-    trigger: str = AlertTrigger.NEW_ERROR,
-    environment: str = "production",
-    event_count: int | None = None,
-) -> list[AlertDelivery]:
-    """An alert of `error` sent to the channels `to`, as a rule firing sends it."""
-    alert = Alert.objects.create(
-        project_id=error.project_id,
-        error=error,
-        trigger=trigger,
-        environment=environment,
-        event_count=event_count,
-    )
-    return dispatch.dispatch(alert=alert, channels=to)
+def alert_on_new_error(
+    project: Project, *, by: User, to: list[AlertChannel], **event: Any
+) -> tuple[Error, list[AlertDelivery]]:
+    """Ingest a new error (`event`: exc_type=, value=, environment=, level=...) while the
+    project's one enabled rule sends new errors to the channels `to`: the error, and the
+    deliveries of the rule's alert. Their sending runs when the ingest commits."""
+    only_rule(project, by=by, trigger=AlertTrigger.NEW_ERROR, channels=to)
+    error = ingest(project, **event)
+    alert = Alert.objects.get(error=error, trigger=AlertTrigger.NEW_ERROR)
+    return error, list(alert.deliveries.order_by("pk"))

@@ -6,9 +6,14 @@ import pytest
 from django.core.management import call_command
 
 from tests.helpers import factories
+from tests.helpers.alerts import default_channel
+from tests.helpers.ingested import ingest
 from tests.helpers.teams import team_with
+from tracking.alerts import targets
 from tracking.alerts.defaults import create_default_alerts
 from tracking.models import AlertChannel, AlertTrigger, ChannelKind, Project
+from tracking.services import teams
+from tracking.services.projects import ensure_project
 
 pytestmark = pytest.mark.django_db
 
@@ -66,3 +71,33 @@ def test_demo_projects_get_the_defaults(settings):
     call_command("demo_data", stdout=StringIO(), stderr=StringIO())
     for slug in ("storefront", "payments"):
         assert defaults_of(Project.objects.get(slug=slug))[1] == EXPECTED_RULES
+
+
+def test_a_team_linked_later_gets_the_projects_alerts_and_keeps_them(
+    lead, engineer, admin_user, mailoutbox, django_capture_on_commit_callbacks
+):
+    # Made as production makes it: no team yet, so the leads are the channel's people.
+    project = ensure_project(name="Checkout")[0]
+    channel = default_channel(project)
+    assert list(channel.email_users.all()) == [lead] and not channel.email_teams.exists()
+    team = team_with("Payments", admin=admin_user, members=(engineer,), projects=(project,))
+    assert list(channel.email_teams.all()) == [team]
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(project, exc_type="KeyError")
+    # The team hears of the new error; the lead, outside the team, no longer sees the
+    # project and is not mailed.
+    (message,) = mailoutbox
+    assert message.to + message.bcc == [engineer.email] and "KeyError" in message.subject
+    # Taken out of the project (open to everyone again), the team stays on the channel.
+    teams.remove_project(team=team, project=project, by=admin_user)
+    assert list(channel.email_teams.all()) == [team]
+    assert targets.email_recipients(channel) == sorted([engineer.email, lead.email])
+
+
+def test_a_renamed_default_channel_is_left_alone(lead, admin_user):
+    project = ensure_project(name="Checkout")[0]
+    channel = default_channel(project)
+    channel.name = "Checkout on call"
+    channel.save()
+    team_with("Payments", admin=admin_user, projects=(project,))
+    assert not channel.email_teams.exists()

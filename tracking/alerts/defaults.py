@@ -2,8 +2,11 @@
 
 "Project email" goes to the project's teams (every member of each) when it has any,
 else to the active leads: a project is created before teams are linked to it, and
-until then the leads are the ones who look after it. The recipients are set once; a
-lead changes them on the channel's page like any channel's.
+until then the leads are the ones who look after it. A team linked to the project later
+is added to it (otherwise the leads, who may then no longer see the project, would be
+its only recipients). Beyond that a lead changes the recipients on the channel's page
+like any channel's; a team taken out of the project stays (it gets nothing while it
+cannot see the project, and everything again if the project opens to everyone).
 """
 
 from tracking.models import (
@@ -42,3 +45,13 @@ def create_default_alerts(*, project: Project) -> AlertChannel:
         if made:
             rule.channels.add(channel)
     return channel
+
+
+def add_team_to_default_channel(*, project: Project, team: Team) -> None:
+    """`team` was linked to `project`: its default channel, when it still has one by that
+    name, mails the team too."""
+    channel = AlertChannel.objects.filter(
+        project=project, name=DEFAULT_CHANNEL, kind=ChannelKind.EMAIL
+    ).first()
+    if channel is not None:
+        channel.email_teams.add(team)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 
 from tracking import access
+from tracking.alerts.defaults import add_team_to_default_channel
 from tracking.models import (
     ErrorAssignment,
     ErrorEscalation,
@@ -152,12 +153,14 @@ def remove_member(*, team: Team, user: User, by: User) -> StrandedWork:
 @transaction.atomic
 def add_project(*, team: Team, project: Project, by: User) -> StrandedWork:
     """Put a project in a team. A project that had no team was open to everyone: from
-    now on only the members of its teams see it, so this too can strand work."""
+    now on only the members of its teams see it, so this too can strand work. The
+    team joins the project's default email channel."""
     _check_admin(by)
     team = _locked(team)
     _, created = TeamProject.objects.get_or_create(team=team, project=project)
     if not created:
         raise Refused(f"{project.name} is already in {team.name}.")
+    add_team_to_default_channel(project=project, team=team)
     stranded = _stranded(projects=[project.pk])
     reroute_stranded_escalations(stranded)
     return stranded

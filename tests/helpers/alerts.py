@@ -6,8 +6,7 @@ from typing import Any
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from tracking.alerts import channels, delivery, rule_changes
-from tracking.alerts.defaults import DEFAULT_CHANNEL
+from tracking.alerts import channels, defaults, delivery, rule_changes
 from tracking.models import (
     Alert,
     AlertChannel,
@@ -25,7 +24,9 @@ def new_project(name: str = "Shop") -> Project:
 
 
 def default_channel(project: Project) -> AlertChannel:
-    return AlertChannel.objects.get(project=project, name=DEFAULT_CHANNEL)
+    channel = defaults.default_channel(project)
+    assert channel is not None, f"{project} has no default channel"
+    return channel
 
 
 def webhook_channel(project: Project, *, by: User, name: str = "Hook") -> AlertChannel:

@@ -47,11 +47,16 @@ def create_default_alerts(*, project: Project) -> AlertChannel:
     return channel
 
 
-def add_team_to_default_channel(*, project: Project, team: Team) -> None:
-    """`team` was linked to `project`: its default channel, when it still has one by that
-    name, mails the team too."""
-    channel = AlertChannel.objects.filter(
+def default_channel(project: Project) -> AlertChannel | None:
+    """The project's default email channel, while it keeps its name."""
+    return AlertChannel.objects.filter(
         project=project, name=DEFAULT_CHANNEL, kind=ChannelKind.EMAIL
     ).first()
+
+
+def add_team_to_default_channel(*, project: Project, team: Team) -> None:
+    """`team` was linked to `project`: the project's default channel, when it still has
+    one, mails the team too."""
+    channel = default_channel(project)
     if channel is not None:
         channel.email_teams.add(team)

@@ -219,8 +219,8 @@ class PrimaryKeyIn(Expression):
     person's few hundred errors among 100,000 unresolved ones it walked the unresolved
     errors probing the other table for each (rows: 11-17 ms) or hashed all of them to
     count (38-53 ms). ARRAY(...) runs the subquery once, before the rest, and its ids
-    become primary-key lookups: 3 ms for the rows and 3 ms for the count, with no round
-    trip through Python. SQLite runs IN (subquery) that way by itself.
+    become primary-key lookups: 3 ms for the rows and 3 ms for the count, and the ids
+    never pass through Python. SQLite runs IN (subquery) that way by itself.
     """
 
     output_field = BooleanField()
